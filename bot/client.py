@@ -1,0 +1,123 @@
+"""The bot: owns the mirror, the LL2 client and the scheduler, and loads the command cogs."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+
+import aiohttp
+import discord
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from discord.ext import commands
+
+from bot import __version__
+from bot.errors import install_error_handler
+from bot.jobs.sync import create_scheduler, load_request_budget
+from bot.ll2.client import LL2Client
+from bot.settings import Settings
+from storage.database import ExpeditionStore
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("bot.commands.expedition",)
+
+USER_AGENT = f"expedition-bot/{__version__} (Discord bot; LL2 mirror)"
+
+
+def command_payload_hash(payload: list[dict]) -> str:
+    """Return a stable hash of the application-command payload that `tree.sync()` would send."""
+    encoded = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(encoded).hexdigest()
+
+
+class ExpeditionBot(commands.Bot):
+    """A bot that answers from the local mirror and keeps the mirror in sync with LL2."""
+
+    def __init__(self, settings: Settings) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        self.settings = settings
+        self.store: ExpeditionStore = ExpeditionStore.open(settings.database_path)
+        self.sync_store: ExpeditionStore | None = None
+        self.http_session: aiohttp.ClientSession | None = None
+        self.ll2: LL2Client | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+
+    async def setup_hook(self) -> None:
+        install_error_handler(self.tree)
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+
+        self._start_sync_job()
+        await self.sync_commands_if_changed()
+
+    def _start_sync_job(self) -> None:
+        # The sync job writes from a worker thread through its own connection, so commands keep
+        # reading from `self.store` on the event loop while a sync is running (WAL mode).
+        self.sync_store = ExpeditionStore.open(self.settings.database_path, check_same_thread=False)
+        self.http_session = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})
+        self.ll2 = create_ll2_client(self.settings, self.http_session, self.sync_store)
+        self.scheduler = create_scheduler(self.ll2, self.sync_store, self.settings)
+        self.scheduler.start()
+        log.info("Scheduler started: sync every %d minutes", self.settings.sync_interval_minutes)
+
+    async def sync_commands_if_changed(self, *, force: bool = False) -> bool:
+        """Sync the command tree when its payload differs from the last one synced; return whether it did.
+
+        Discord rate-limits command updates, so an unchanged tree is never sent again.
+        """
+        guild = discord.Object(self.settings.dev_guild_id) if self.settings.dev_guild_id else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+
+        payload = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+        scope = f"guild:{guild.id}" if guild else "global"
+        state_key = f"command_payload_hash:{scope}"
+        payload_hash = command_payload_hash(payload)
+        if not force and self.store.get_state(state_key) == payload_hash:
+            log.info("Application commands unchanged (%s); not syncing", scope)
+            return False
+
+        synced = await self.tree.sync(guild=guild)
+        self.store.set_state(state_key, payload_hash)
+        log.info("Synced %d application commands (%s)", len(synced), scope)
+        return True
+
+    async def on_ready(self) -> None:
+        log.info("Connected as %s (id %s) in %d guilds", self.user, self.user and self.user.id, len(self.guilds))
+
+    async def close(self) -> None:
+        log.info("Shutting down")
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+            log.info("Scheduler stopped")
+
+        await super().close()
+
+        if self.http_session is not None:
+            await self.http_session.close()
+        if self.sync_store is not None:
+            await asyncio.to_thread(self.sync_store.close)
+        self.store.close()
+        log.info("Database closed")
+
+
+def create_ll2_client(
+    settings: Settings, session: aiohttp.ClientSession, store: ExpeditionStore
+) -> LL2Client:
+    """Build the LL2 client, with the request budget's spent times read back from the store.
+
+    Reading them back keeps a restart, or a `python -m bot sync` beside the bot, from
+    spending a fresh hourly budget.
+    """
+    api_key = settings.ll2_api_key.get_secret_value() if settings.ll2_api_key else None
+    budget = load_request_budget(store, settings.ll2_requests_per_hour)
+    return LL2Client(session, settings.ll2_base_url, api_key=api_key, budget=budget)

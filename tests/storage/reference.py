@@ -1,0 +1,52 @@
+"""Brute-force search reference, written from the search rules rather than from the index.
+
+Rules: fold both sides (NFKD, case folding, combining marks, NUL and lone surrogates
+dropped), split the query on whitespace and commas, and keep an expedition when every term
+is a substring of at least one field on its own. Order: newest start first, then higher id.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+
+from storage.records import Expedition
+
+
+def fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
+    return "".join(
+        char for char in decomposed
+        if char != "\x00" and not unicodedata.combining(char) and not 0xD800 <= ord(char) <= 0xDFFF
+    )
+
+
+def query_terms(query: str) -> list[str]:
+    return fold(query).replace(",", " ").split()
+
+
+def searchable_fields(expedition: Expedition) -> list[str]:
+    fields = [expedition.name, expedition.station.name]
+    for member in expedition.crew:
+        astronaut = member.astronaut
+        fields.append(astronaut.name)
+        if astronaut.agency is not None:
+            fields.append(astronaut.agency.name)
+            if astronaut.agency.abbrev:
+                fields.append(astronaut.agency.abbrev)
+        fields.extend(nationality.name for nationality in astronaut.nationalities)
+    return fields
+
+
+def matches(expedition: Expedition, terms: list[str]) -> bool:
+    folded = [fold(field) for field in searchable_fields(expedition)]
+    return all(any(term in field for field in folded) for term in terms)
+
+
+def reference_ids(expeditions: Iterable[Expedition], query: str) -> list[int]:
+    terms = query_terms(query)
+    if not terms:
+        return []
+    found = [expedition for expedition in expeditions if matches(expedition, terms)]
+    found.sort(key=lambda expedition: (expedition.start, expedition.id), reverse=True)
+    return [expedition.id for expedition in found]
