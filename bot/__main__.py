@@ -24,7 +24,7 @@ from storage.records import Expedition
 
 log = logging.getLogger("bot")
 
-# Lines printed by `search` without --json, at most; the JSON form follows the slash command's pages.
+# Maximum number of lines that `search` prints without --json. The JSON form pages like the slash command.
 MAX_PLAIN_RESULTS = 1000
 
 

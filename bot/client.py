@@ -33,7 +33,7 @@ def command_payload_hash(payload: list[dict]) -> str:
 
 
 class ExpeditionBot(commands.Bot):
-    """A bot that answers from the local mirror and keeps the mirror in sync with LL2."""
+    """A bot that serves commands from the local mirror and keeps the mirror in sync with LL2."""
 
     def __init__(self, settings: Settings) -> None:
         intents = discord.Intents.none()

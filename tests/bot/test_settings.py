@@ -9,18 +9,7 @@ import pytest
 
 from bot.settings import DEFAULT_LL2_BASE_URL, Settings, SettingsError, load_settings
 
-SETTING_NAMES = (
-    "DISCORD_TOKEN",
-    "LL2_BASE_URL",
-    "LL2_API_KEY",
-    "DATABASE_PATH",
-    "SYNC_INTERVAL_MINUTES",
-    "LL2_REQUESTS_PER_HOUR",
-    "DISCORD_API_BASE",
-    "DISCORD_GATEWAY_URL",
-    "DEV_GUILD_ID",
-    "LOG_LEVEL",
-)
+SETTING_NAMES = tuple(name.upper() for name in Settings.model_fields)
 
 
 @pytest.fixture

@@ -10,21 +10,11 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from bot.settings import Settings
 from tests.conftest import REPOSITORY_ROOT
 
 # Settings that a developer's shell or .env could hold; the child gets only what a test sets.
-BOT_SETTING_NAMES = (
-    "DISCORD_TOKEN",
-    "LL2_BASE_URL",
-    "LL2_API_KEY",
-    "DATABASE_PATH",
-    "SYNC_INTERVAL_MINUTES",
-    "LL2_REQUESTS_PER_HOUR",
-    "DISCORD_API_BASE",
-    "DISCORD_GATEWAY_URL",
-    "DEV_GUILD_ID",
-    "LOG_LEVEL",
-)
+BOT_SETTING_NAMES = tuple(name.upper() for name in Settings.model_fields)
 
 
 def child_environment(settings: Mapping[str, str]) -> dict[str, str]:
