@@ -133,3 +133,21 @@ async def test_answers_while_sync_waits_on_ll2(tmp_path: Path) -> None:
     assert sync_still_running
     assert reply.embeds, reply.content
     assert exit_code == 0, "\n".join(process.log_lines)
+
+
+async def test_wrong_token_exits_without_leaking(tmp_path: Path) -> None:
+    wrong_token = "wrong-token.that-must-never-be-logged"
+    api_key = "ll2-key-that-must-never-be-logged"
+
+    async with StandInLL2(generate_dataset(20, seed=5)) as ll2, StandInDiscord(token=DISCORD_TOKEN) as discord_standin:
+        settings = bot_settings(ll2, discord_standin, tmp_path / "mirror.sqlite3")
+        settings.update({"DISCORD_TOKEN": wrong_token, "LL2_API_KEY": api_key, "LOG_LEVEL": "DEBUG"})
+        process = BotProcess(settings, cwd=tmp_path)
+        await process.start()
+        await process.wait_for_log(r"Discord rejected the token", timeout=30)
+        exit_code = await process.stop()
+
+    log = "\n".join(process.log_lines)
+    assert exit_code == 1, log
+    assert wrong_token not in log
+    assert api_key not in log
