@@ -22,6 +22,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from storage import rows
+from storage.lookups import NameKind, NameMatch, lookup_names, refresh_all_kinds
 from storage.records import Astronaut, CrewMember, Expedition, SearchPage, Station
 from storage.schema import SEARCH_TABLE, migrate
 from storage.search import find_ids, find_page, search_document, search_terms
@@ -185,6 +186,11 @@ class ExpeditionStore:
             affected |= self._expedition_ids_of_stations(changed_stations)
             affected |= self._expedition_ids_of_astronauts(changed_astronauts)
             self._refresh_search_documents(affected)
+            refresh_all_kinds(self._db.conn, {
+                NameKind.EXPEDITION: affected,
+                NameKind.STATION: changed_stations,
+                NameKind.ASTRONAUT: changed_astronauts,
+            })
 
         report = SaveReport(
             inserted=tuple(inserted),
@@ -426,6 +432,24 @@ class ExpeditionStore:
 
         with self._lock, self._read_transaction():
             return find_ids(self._db.conn, terms)
+
+    # Lookups for autocomplete
+
+    def lookup_expeditions(self, query: str, *, limit: int = 25) -> list[NameMatch]:
+        """Return up to `limit` expeditions whose name fits `query`, best first (see storage.lookups)."""
+        return self._lookup(NameKind.EXPEDITION, query, limit)
+
+    def lookup_stations(self, query: str, *, limit: int = 25) -> list[NameMatch]:
+        """Return up to `limit` stations whose name fits `query`, best first."""
+        return self._lookup(NameKind.STATION, query, limit)
+
+    def lookup_astronauts(self, query: str, *, limit: int = 25) -> list[NameMatch]:
+        """Return up to `limit` astronauts whose name fits `query`, best first."""
+        return self._lookup(NameKind.ASTRONAUT, query, limit)
+
+    def _lookup(self, kind: NameKind, query: str, limit: int) -> list[NameMatch]:
+        with self._lock, self._read_transaction():
+            return lookup_names(self._db.conn, kind, query, limit=limit)
 
 
 def _configure(db: Database, path: Path) -> None:

@@ -85,7 +85,15 @@ def create_mirror_tables(db: Database) -> None:
     )
 
 
-MIGRATIONS: Sequence[MigrationStep] = (create_mirror_tables,)
+def create_name_lookup(db: Database) -> None:
+    """Create the name index that autocomplete reads (see storage.lookups), filled from the stored rows."""
+    # Imported here because storage.lookups imports storage.search, which imports this module.
+    from storage.lookups import create_lookup_tables
+
+    create_lookup_tables(db.conn)
+
+
+MIGRATIONS: Sequence[MigrationStep] = (create_mirror_tables, create_name_lookup)
 
 
 def schema_version(db: Database) -> int:

@@ -1,4 +1,4 @@
-"""The `/expedition` command group: `search`, and the pager that turns its result pages."""
+"""The `/expedition` command group: `search` with the pager that turns its result pages, and `show`."""
 
 from __future__ import annotations
 
@@ -9,8 +9,18 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.detail_embeds import build_expedition_embeds
+from bot.embeds import clean_text, escape_and_truncate, truncate
 from bot.errors import report_unexpected_error
-from bot.search_answer import MAX_QUERY_LENGTH, SearchAnswer, SearchStore, build_search_answer
+from bot.search_answer import (
+    MAX_QUERY_LENGTH,
+    SearchAnswer,
+    SearchStore,
+    build_search_answer,
+    read_last_sync,
+)
+from storage.records import Expedition
+from storage.search import search_terms
 
 if TYPE_CHECKING:
     from storage.database import ExpeditionStore
@@ -21,6 +31,15 @@ PAGER_TIMEOUT_SECONDS = 180.0
 NOT_YOUR_PAGER = "Only the person who ran this search can turn its pages. Run `/expedition search` for your own."
 
 NO_MENTIONS = discord.AllowedMentions.none()
+
+# Discord's limits on one autocomplete choice: at most 25 of them, each name 1 to 100 characters.
+CHOICE_LIMIT = 25
+CHOICE_NAME_LIMIT = 100
+
+# The maximum number of digits of an id in a choice value. A longer number is taken as a typed name.
+MAX_ID_DIGITS = 18
+
+SHOW_EXAMPLE = "Start typing a name, such as `Expedition 72` or `Shenzhou 19`, and pick one from the list."
 
 
 class SearchPager(discord.ui.View):
@@ -164,6 +183,70 @@ class ExpeditionCog(
         pager = SearchPager(self.store, answer, author_id=interaction.user.id)
         pager.latest_interaction = interaction
         await interaction.response.send_message(embeds=list(answer.embeds), view=pager, allowed_mentions=NO_MENTIONS)
+
+    @app_commands.command(name="show")
+    @app_commands.describe(expedition="Start typing a name, e.g. Expedition 72 or Shenzhou 19, and pick one.")
+    async def show(
+        self, interaction: discord.Interaction, expedition: app_commands.Range[str, 1, MAX_QUERY_LENGTH]
+    ) -> None:
+        """Show one expedition in full: station, dates, crew, mission patches and spacewalks."""
+        found = resolve_expedition(self.store, expedition)
+        log.info(
+            "Show from user %s in interaction %s: %r resolved to expedition %s",
+            interaction.user.id,
+            interaction.id,
+            expedition[:MAX_QUERY_LENGTH],
+            found.id if found else None,
+        )
+
+        if found is None:
+            await interaction.response.send_message(
+                not_found_message(expedition), ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+            return
+
+        embeds = build_expedition_embeds(found, synced_at=read_last_sync(self.store), now=discord.utils.utcnow())
+        await interaction.response.send_message(embeds=embeds, allowed_mentions=NO_MENTIONS)
+
+    @show.autocomplete("expedition")
+    async def expedition_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Offer the expeditions whose names fit what the user has typed so far."""
+        return expedition_choices(self.store, current)
+
+
+def expedition_choices(store: ExpeditionStore, current: str) -> list[app_commands.Choice[str]]:
+    """Return up to 25 autocomplete choices for `current`, the expedition id as each value."""
+    choices = []
+    for match in store.lookup_expeditions(current, limit=CHOICE_LIMIT):
+        # Choice names are plain text in Discord's picker, so only control characters are removed.
+        name = truncate(clean_text(match.name), CHOICE_NAME_LIMIT) or f"Expedition #{match.id}"
+        choices.append(app_commands.Choice(name=name, value=str(match.id)))
+    return choices
+
+
+def resolve_expedition(store: ExpeditionStore, value: str) -> Expedition | None:
+    """Return the expedition a `show` option names: a chosen id, or else the best match for a typed name."""
+    text = value.strip()
+    if text.isascii() and text.isdigit() and len(text) <= MAX_ID_DIGITS:
+        found = store.get_expedition(int(text))
+        if found is not None:
+            return found
+
+    # Without searchable words a lookup lists the newest expeditions, which the user did not ask for.
+    matches = store.lookup_expeditions(text, limit=1) if search_terms(text) else []
+    if not matches:
+        return None
+    return store.get_expedition(matches[0].id)
+
+
+def not_found_message(value: str) -> str:
+    """Return the note for a `show` option that names no stored expedition."""
+    quoted = escape_and_truncate(value, 60)
+    if not quoted:
+        return f"Tell me which expedition to show. {SHOW_EXAMPLE}"
+    return f"I can't find an expedition called “{quoted}” in the mirror of Launch Library 2. {SHOW_EXAMPLE}"
 
 
 async def setup(bot: commands.Bot) -> None:
