@@ -17,14 +17,15 @@ from bot import __version__
 from bot.client import USER_AGENT, ExpeditionBot, create_ll2_client
 from bot.discord_endpoints import apply_discord_endpoints
 from bot.jobs.sync import run_full_sync
-from bot.search_answer import build_search_answer, embeds_to_json
+from bot.search_answer import build_search_answer, check_query, embeds_to_json
 from bot.settings import Settings, SettingsError, load_settings
 from storage.database import ExpeditionStore
 from storage.records import Expedition
 
 log = logging.getLogger("bot")
 
-# Maximum number of lines that `search` prints without --json. The JSON form pages like the slash command.
+# Maximum number of lines that `search` prints per page without --json. With --json it pages like
+# the slash command.
 MAX_PLAIN_RESULTS = 1000
 
 
@@ -42,7 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument(
         "--json", action="store_true", help="print the embed payloads the slash command would send"
     )
-    search.add_argument("--page", type=int, default=1, help="result page for --json, starting at 1")
+    search.add_argument(
+        "--page", type=int, default=1,
+        help=f"result page, starting at 1: five results with --json, {MAX_PLAIN_RESULTS} without",
+    )
     return parser
 
 
@@ -120,14 +124,26 @@ async def sync_once(settings: Settings) -> int:
         f"({report.unchanged} unchanged, {report.skipped} skipped as invalid) "
         f"using {report.requests} LL2 requests."
     )
-    if not report.complete:
+    if report.complete:
+        return 0
+
+    if report.postponed_until is not None:
+        print(
+            f"Sync skipped: LL2 throttled an earlier sync or the request budget "
+            f"(LL2_REQUESTS_PER_HOUR) is spent. Try again after {report.postponed_until:%Y-%m-%d %H:%M} UTC."
+        )
+    else:
         print(f"Sync incomplete: {report.error}. The next run resumes where this one stopped.")
-        return 1
-    return 0
+    return 1
 
 
 def search_database(settings: Settings, text: str, *, as_json: bool, page: int) -> int:
     """Print the matches for `text` from the local database, as lines or as embed JSON."""
+    rejection = check_query(text.strip())
+    if rejection is not None:
+        print(rejection.message, file=sys.stderr)
+        return 2
+
     store = ExpeditionStore.open(settings.database_path)
     try:
         if as_json:
@@ -137,10 +153,12 @@ def search_database(settings: Settings, text: str, *, as_json: bool, page: int) 
                 print(answer.message, file=sys.stderr)
             return 0
 
-        results = store.search(text, offset=0, limit=MAX_PLAIN_RESULTS)
+        results = store.search(text, offset=(max(page, 1) - 1) * MAX_PLAIN_RESULTS, limit=MAX_PLAIN_RESULTS)
         for expedition in results.expeditions:
             print(format_expedition_line(expedition))
         print(f"{results.total} matching expeditions", file=sys.stderr)
+        if results.total == 0 and store.counts().expeditions == 0:
+            print("The database is empty: run `python -m bot sync` first.", file=sys.stderr)
         return 0
     finally:
         store.close()

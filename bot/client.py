@@ -44,6 +44,11 @@ class ExpeditionBot(commands.Bot):
             help_command=None,
             allowed_mentions=discord.AllowedMentions.none(),
         )
+        # The bot never joins voice channels, so discord.py's start-up warnings about the
+        # missing voice libraries (PyNaCl, davey) would only alarm operators.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
+
         self.settings = settings
         self.store: ExpeditionStore = ExpeditionStore.open(settings.database_path)
         self.sync_store: ExpeditionStore | None = None

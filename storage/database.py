@@ -25,7 +25,7 @@ from storage import rows
 from storage.lookups import NameKind, NameMatch, lookup_names, refresh_all_kinds
 from storage.records import Astronaut, CrewMember, Expedition, SearchPage, Station
 from storage.schema import SEARCH_TABLE, migrate
-from storage.search import find_ids, find_page, search_document, search_terms
+from storage.search import find_ids, find_page, search_document, search_terms, station_acronym
 
 log = logging.getLogger(__name__)
 
@@ -329,7 +329,14 @@ class ExpeditionStore:
             )
 
         return {
-            head["id"]: search_document([head["name"], head["station_name"], *crew_fields[head["id"]]])
+            head["id"]: search_document(
+                [
+                    head["name"],
+                    head["station_name"],
+                    station_acronym(head["station_name"]),
+                    *crew_fields[head["id"]],
+                ]
+            )
             for head in heads
         }
 

@@ -4,8 +4,10 @@ The semantics follow the `search=` parameter of Launch Library 2, which is Djang
 framework's SearchFilter. The query is split on whitespace and commas into terms. An
 expedition matches when every term is a substring of at least one indexed field. The fields
 are the expedition name, each crew astronaut's name, agency name, agency abbreviation and
-nationality names, plus the station name (which LL2 does not search). Matching here is also
-case- and accent-insensitive, because both sides pass through `normalize_text`.
+nationality names, plus the station name and its acronym ("ISS" for "International Space
+Station"), which LL2 does not search. Matching here is also case- and accent-insensitive,
+because both sides pass through `normalize_text`, and it ignores invisible format characters
+and the quotes or asterisks that people put around a word out of habit.
 
 Each expedition is indexed as one document: its normalized fields joined by newlines. Terms
 never contain whitespace, so a term is a substring of that document exactly when it is a
@@ -35,6 +37,9 @@ MAX_SQL_TERMS = 64
 
 FIELD_SEPARATOR = "\n"
 
+# Characters stripped from both ends of a term: `"Kelly"` and `*Kelly*` search for kelly.
+TERM_WRAPPERS = "\"'`*“”‘’«»"
+
 
 @dataclass(frozen=True, slots=True)
 class TermPlan:
@@ -59,8 +64,10 @@ def _is_kept(character: str) -> bool:
     if character == "\x00" or unicodedata.combining(character):
         return False
 
-    # A lone surrogate cannot be encoded as UTF-8, so SQLite could never receive it.
-    return unicodedata.category(character) != "Cs"
+    # A lone surrogate cannot be encoded as UTF-8, so SQLite could never receive it. Format
+    # characters (zero-width spaces and joiners, direction overrides, BOM) are invisible, so a
+    # query that contains them would look like a word it does not match.
+    return unicodedata.category(character) not in ("Cs", "Cf")
 
 
 def search_terms(query: str) -> list[str]:
@@ -71,10 +78,21 @@ def search_terms(query: str) -> list[str]:
     normalized = normalize_text(query).replace(",", " ")
 
     terms: list[str] = []
-    for term in normalized.split():
-        if term not in terms:
+    for word in normalized.split():
+        term = word.strip(TERM_WRAPPERS)
+        if term and term not in terms:
             terms.append(term)
     return terms
+
+
+def station_acronym(name: str) -> str | None:
+    """Return the initials of a station name of two or more words ("ISS"), or None."""
+    words = name.split()
+    if len(words) < 2:
+        return None
+
+    initials = "".join(word[0] for word in words if word[0].isalpha())
+    return initials if len(initials) >= 2 else None
 
 
 def search_document(fields: Iterable[str | None]) -> str:

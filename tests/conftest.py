@@ -30,7 +30,10 @@ def shared_ll2_dir() -> Path:
     if (folder / "recorded").is_dir() and (folder / "schema").is_dir():
         return folder
 
-    reason = f"recorded LL2 data not found at {folder}; set EXPEDITION_BOT_SHARED_DIR to its parent"
+    reason = (
+        f"recorded LL2 data not found at {folder}; set EXPEDITION_BOT_SHARED_DIR to the folder "
+        "that contains ll2/"
+    )
     if os.environ.get(REQUIRE_SHARED_VARIABLE) == "1":
         pytest.fail(f"{reason} ({REQUIRE_SHARED_VARIABLE}=1 requires it)")
     pytest.skip(reason)

@@ -151,3 +151,37 @@ async def test_wrong_token_exits_without_leaking(tmp_path: Path) -> None:
     assert exit_code == 1, log
     assert wrong_token not in log
     assert api_key not in log
+
+
+async def test_search_rejects_empty_query(tmp_path: Path) -> None:
+    settings = {"DATABASE_PATH": str(tmp_path / "mirror.sqlite3")}
+
+    exit_code, output, log = await run_cli(["search", "  "], settings, tmp_path)
+
+    assert exit_code == 2
+    assert output == ""
+    assert "Type something to search for" in log
+
+
+async def test_search_on_empty_database_says_sync(tmp_path: Path) -> None:
+    settings = {"DATABASE_PATH": str(tmp_path / "mirror.sqlite3")}
+
+    exit_code, output, log = await run_cli(["search", "Kelly"], settings, tmp_path)
+
+    assert exit_code == 0
+    assert output == ""
+    assert "run `python -m bot sync` first" in log
+
+
+async def test_sync_after_throttle_says_when(tmp_path: Path) -> None:
+    database_path = tmp_path / "mirror.sqlite3"
+    async with StandInLL2(generate_dataset(250, seed=3), throttle_after=1) as ll2:
+        settings = cli_settings(ll2, database_path)
+        await run_cli(["sync"], settings, tmp_path)
+        requests_after_throttle = len(ll2.requests)
+        exit_code, output, log = await run_cli(["sync"], settings, tmp_path)
+
+    assert exit_code == 1, log
+    assert "Sync skipped" in output
+    assert "Try again after" in output
+    assert len(ll2.requests) == requests_after_throttle

@@ -1,8 +1,10 @@
 """Brute-force search reference, written from the search rules rather than from the index.
 
-Rules: fold both sides (NFKD, case folding, combining marks, NUL and lone surrogates
-dropped), split the query on whitespace and commas, and keep an expedition when every term
-is a substring of at least one field on its own. Order: newest start first, then higher id.
+Rules: fold both sides (NFKD, case folding, combining marks, NUL, lone surrogates and
+invisible format characters dropped), split the query on whitespace and commas, strip quotes
+and asterisks from both ends of each term, and keep an expedition when every term is a
+substring of at least one field on its own. The fields include the station's initials when
+its name has several words. Order: newest start first, then higher id.
 """
 
 from __future__ import annotations
@@ -17,16 +19,25 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
     return "".join(
         char for char in decomposed
-        if char != "\x00" and not unicodedata.combining(char) and not 0xD800 <= ord(char) <= 0xDFFF
+        if char != "\x00"
+        and not unicodedata.combining(char)
+        and not 0xD800 <= ord(char) <= 0xDFFF
+        and unicodedata.category(char) != "Cf"
     )
 
 
 def query_terms(query: str) -> list[str]:
-    return fold(query).replace(",", " ").split()
+    words = fold(query).replace(",", " ").split()
+    terms = [word.strip('"\'`*“”‘’«»') for word in words]
+    return [term for term in terms if term]
 
 
 def searchable_fields(expedition: Expedition) -> list[str]:
     fields = [expedition.name, expedition.station.name]
+    station_words = expedition.station.name.split()
+    initials = "".join(word[0] for word in station_words if word[0].isalpha())
+    if len(station_words) > 1 and len(initials) > 1:
+        fields.append(initials)
     for member in expedition.crew:
         astronaut = member.astronaut
         fields.append(astronaut.name)

@@ -285,13 +285,40 @@ def test_like_wildcards_match_literally(store: ExpeditionStore, factory: RecordF
 
 
 def test_quote_in_term_matches_literally(store: ExpeditionStore, factory: RecordFactory) -> None:
-    quoted = factory.expedition(name='Mission "Proxima" AND NEAR(x)')
+    quoted = factory.expedition(name='Mission Pro"xima AND NEAR(x)')
     other = factory.expedition(name="Mission Proxima")
     store.save_expeditions([quoted, other])
 
-    assert store.search_ids('"proxima"') == [quoted.id]
+    assert store.search_ids('pro"xima') == [quoted.id]
     assert store.search_ids("near(x)") == [quoted.id]
-    assert sorted(store.search_ids("proxima")) == sorted([quoted.id, other.id])
+    assert sorted(store.search_ids("proxima")) == [other.id]
+
+
+def test_wrapping_quotes_are_ignored(store: ExpeditionStore, factory: RecordFactory) -> None:
+    wanted = factory.expedition(name="Mission Proxima")
+    store.save_expeditions([wanted])
+
+    assert store.search_ids('"proxima"') == [wanted.id]
+    assert store.search_ids("*proxima*") == [wanted.id]
+    assert store.search_ids("“Proxima”") == [wanted.id]
+
+
+def test_station_acronym_matches(store: ExpeditionStore, factory: RecordFactory) -> None:
+    expedition = factory.expedition(name="Expedition 74")
+    iss = dataclasses.replace(expedition, station=dataclasses.replace(expedition.station, name="International Space Station"))
+    store.save_expeditions([iss])
+
+    assert store.search_ids("ISS") == [iss.id]
+    assert store.search_ids("iss 74") == [iss.id]
+
+
+def test_invisible_characters_are_ignored(store: ExpeditionStore, factory: RecordFactory) -> None:
+    wanted = factory.expedition(name="Kelly Mission")
+    store.save_expeditions([wanted])
+
+    assert store.search_ids("Kel\u200bly") == [wanted.id]
+    assert store.search_ids("\u202eKelly") == [wanted.id]
+    assert search_terms("\u200b\u200d\ufeff") == []
 
 
 def test_search_terms_split_and_fold() -> None:
