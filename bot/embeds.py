@@ -13,13 +13,14 @@ import logging
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import discord
 
 from storage.records import Expedition, SearchPage, Station
+from storage.search import normalize_text, search_terms
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,10 @@ ELLIPSIS = "…"
 RESULT_NAME_LIMIT = 200
 RESULT_STATION_LIMIT = 100
 QUERY_IN_TITLE_LIMIT = 100
+
+# Crew members named in a result because the query matched their name.
+MATCHED_NAMES_SHOWN = 2
+MATCHED_NAME_LIMIT = 80
 
 # Records only ever carry http(s) image URLs, so anything else is rejected before Discord sees it.
 # The 2048-character cap is our own choice, not a documented Discord limit.
@@ -229,8 +234,12 @@ def station_thumbnail_url(station: Station) -> str | None:
     return None
 
 
-def format_search_result(expedition: Expedition, position: int) -> str:
-    """Render one search result as a block of lines, numbered by its `position` in all results."""
+def format_search_result(expedition: Expedition, position: int, terms: Sequence[str] = ()) -> str:
+    """Render one search result as a block of lines, numbered by its `position` in all results.
+
+    `terms` are the normalized query terms (see `storage.search.search_terms`); the crew line
+    names the crew members whose names contain one of them.
+    """
     name = escape_and_truncate(expedition.name, RESULT_NAME_LIMIT) or "Unnamed expedition"
     station = escape_and_truncate(expedition.station.name, RESULT_STATION_LIMIT) or "Unknown station"
     start = discord.utils.format_dt(expedition.start, "F")
@@ -246,9 +255,37 @@ def format_search_result(expedition: Expedition, position: int) -> str:
             f"Station: {station}",
             f"Start: {start}",
             f"End: {end}",
-            f"Crew: {describe_crew_count(len(expedition.crew))}",
+            f"Crew: {describe_crew_count(len(expedition.crew))}{describe_crew_matches(expedition, terms)}",
         ]
     )
+
+
+def matching_crew_names(expedition: Expedition, terms: Sequence[str]) -> list[str]:
+    """Return the names of the crew members whose normalized name contains one of `terms`, in crew order."""
+    if not terms:
+        return []
+
+    names: list[str] = []
+    for member in expedition.crew:
+        normalized = normalize_text(member.astronaut.name)
+        if any(term in normalized for term in terms) and member.astronaut.name not in names:
+            names.append(member.astronaut.name)
+    return names
+
+
+def describe_crew_matches(expedition: Expedition, terms: Sequence[str]) -> str:
+    """Return ", including NAME" for the crew members the query matched, or "" when it matched none."""
+    names = matching_crew_names(expedition, terms)
+    if not names:
+        return ""
+
+    shown = [escape_and_truncate(name, MATCHED_NAME_LIMIT) or "Unnamed" for name in names[:MATCHED_NAMES_SHOWN]]
+    hidden = len(names) - len(shown)
+    if hidden:
+        shown.append(f"{hidden} more")
+    if len(shown) == 1:
+        return f", including {shown[0]}"
+    return f", including {', '.join(shown[:-1])} and {shown[-1]}"
 
 
 def describe_crew_count(count: int) -> str:
@@ -286,8 +323,9 @@ def build_search_embed(
     shown_query = escape_and_truncate(query, QUERY_IN_TITLE_LIMIT)
     embed = discord.Embed(title=f"Expeditions matching “{shown_query}”", colour=EMBED_COLOUR)
 
+    terms = search_terms(query)
     blocks = [
-        format_search_result(expedition, page.offset + index + 1)
+        format_search_result(expedition, page.offset + index + 1, terms)
         for index, expedition in enumerate(page.expeditions)
     ]
     embed.description = join_blocks(blocks, DESCRIPTION_LIMIT) if blocks else "No expeditions on this page."

@@ -19,9 +19,9 @@ from bot.embeds import (
     escape_and_truncate,
     fit_message,
     page_count,
-    page_number,
 )
-from storage.records import SearchPage
+from bot.paging import PagePosition
+from storage.records import Expedition, SearchPage
 from storage.search import search_terms
 
 log = logging.getLogger(__name__)
@@ -55,10 +55,11 @@ class SearchOutcome(enum.Enum):
 
 
 @dataclass(frozen=True)
-class SearchAnswer:
+class SearchAnswer(PagePosition):
     """Reply to one search: embeds for one page of results, or a message saying what to try.
 
-    `offset` is the offset of the page shown, after clamping to the pages that exist.
+    `offset` is the offset of the page shown, after clamping to the pages that exist, and
+    `expeditions` are the results on it.
     """
 
     query: str
@@ -68,36 +69,7 @@ class SearchAnswer:
     total: int = 0
     offset: int = 0
     page_size: int = PAGE_SIZE
-
-    @property
-    def page_number(self) -> int:
-        """The 1-based number of the page shown."""
-        return page_number(self.offset, self.page_size)
-
-    @property
-    def page_count(self) -> int:
-        """The number of pages that all matches fill."""
-        return page_count(self.total, self.page_size)
-
-    @property
-    def has_previous(self) -> bool:
-        """Whether a page comes before this one."""
-        return self.page_number > 1
-
-    @property
-    def has_next(self) -> bool:
-        """Whether a page comes after this one."""
-        return self.page_number < self.page_count
-
-    @property
-    def previous_offset(self) -> int:
-        """The offset of the previous page (0 on the first page)."""
-        return max(0, self.offset - self.page_size)
-
-    @property
-    def next_offset(self) -> int:
-        """The offset of the next page (this page's offset on the last page)."""
-        return self.offset + self.page_size if self.has_next else self.offset
+    expeditions: tuple[Expedition, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """Return the reply as JSON-ready data, with the embeds as Discord receives them."""
@@ -158,6 +130,7 @@ def build_search_answer(
         total=results.total,
         offset=results.offset,
         page_size=page_size,
+        expeditions=results.expeditions,
     )
 
 

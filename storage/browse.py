@@ -20,7 +20,7 @@ NEWEST_FIRST = "ORDER BY e.start_at DESC, e.id DESC"
 
 
 class TimeFilter(enum.Enum):
-    """Which expeditions of a station to list, relative to a given moment `now`.
+    """A time window for listing a station's expeditions, relative to a moment `now`.
 
     On-going: started, and no end or an end after `now`. Upcoming: starting after `now`.
     Past: ended at or before `now`.

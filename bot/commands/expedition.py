@@ -1,24 +1,34 @@
-"""The `/expedition` command group: `search` with the pager that turns its result pages, and `show`."""
+"""The `/expedition` command group: `search`, `show`, `station`, `crew` and `current`.
+
+Every answer and every autocomplete choice comes from the local mirror, never from LL2.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.browse_answer import (
+    BrowseAnswer,
+    astronaut_not_found_message,
+    build_crew_answer,
+    build_current_answer,
+    build_station_answer,
+    resolve_astronaut,
+    resolve_station,
+    station_not_found_message,
+)
 from bot.detail_embeds import build_expedition_embeds
 from bot.embeds import clean_text, escape_and_truncate, truncate
-from bot.errors import report_unexpected_error
-from bot.search_answer import (
-    MAX_QUERY_LENGTH,
-    SearchAnswer,
-    SearchStore,
-    build_search_answer,
-    read_last_sync,
-)
+from bot.search_answer import MAX_QUERY_LENGTH, build_search_answer, read_last_sync
+from bot.views import DEFAULT_VIEW_TIMEOUT_SECONDS, SEARCH_NOT_YOURS, ExpeditionPager, SearchPager
+from storage.browse import TimeFilter
+from storage.lookups import NameMatch
 from storage.records import Expedition
 from storage.search import search_terms
 
@@ -27,8 +37,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PAGER_TIMEOUT_SECONDS = 180.0
-NOT_YOUR_PAGER = "Only the person who ran this search can turn its pages. Run `/expedition search` for your own."
+__all__ = ["ExpeditionCog", "SearchPager", "setup"]
+
+PAGER_TIMEOUT_SECONDS = DEFAULT_VIEW_TIMEOUT_SECONDS
+NOT_YOUR_PAGER = SEARCH_NOT_YOURS
+NOT_YOUR_STATION_LIST = (
+    "Only the person who ran this command can turn its pages or open its expeditions. "
+    "Run `/expedition station` for your own."
+)
+NOT_YOUR_CREW_LIST = (
+    "Only the person who ran this command can turn its pages or open its expeditions. "
+    "Run `/expedition crew` for your own."
+)
 
 NO_MENTIONS = discord.AllowedMentions.none()
 
@@ -41,104 +61,7 @@ MAX_ID_DIGITS = 18
 
 SHOW_EXAMPLE = "Start typing a name, such as `Expedition 72` or `Shenzhou 19`, and pick one from the list."
 
-
-class SearchPager(discord.ui.View):
-    """Previous and Next buttons around a page counter, for one search result message.
-
-    Each click searches the mirror again, so a page always shows the current data.
-    """
-
-    def __init__(
-        self,
-        store: SearchStore,
-        answer: SearchAnswer,
-        *,
-        author_id: int,
-        timeout: float | None = PAGER_TIMEOUT_SECONDS,
-    ) -> None:
-        super().__init__(timeout=timeout)
-        self.store: SearchStore = store
-        self.answer: SearchAnswer = answer
-        self.author_id: int = author_id
-
-        # The interaction whose token edits the message on timeout. A component interaction's
-        # token stays valid for 15 minutes, longer than the pager waits after the last click.
-        self.latest_interaction: discord.Interaction | None = None
-        self.update_buttons()
-
-    def update_buttons(self) -> None:
-        """Set the counter label and enable only the buttons that lead to an existing page."""
-        self.page_counter.label = f"{self.answer.page_number}/{self.answer.page_count}"
-        self.previous_page.disabled = not self.answer.has_previous
-        self.next_page.disabled = not self.answer.has_next
-
-    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        """Let only the user who ran the search turn its pages."""
-        if interaction.user.id == self.author_id:
-            return True
-
-        await interaction.response.send_message(NOT_YOUR_PAGER, ephemeral=True, allowed_mentions=NO_MENTIONS)
-        return False
-
-    @discord.ui.button(label="◀ Prev", style=discord.ButtonStyle.secondary, custom_id="expedition_search:previous")
-    async def previous_page(self, interaction: discord.Interaction, button: discord.ui.Button[SearchPager]) -> None:
-        """Show the page before the current one."""
-        await self.show_page(interaction, self.answer.previous_offset)
-
-    @discord.ui.button(
-        label="1/1", style=discord.ButtonStyle.secondary, disabled=True, custom_id="expedition_search:page"
-    )
-    async def page_counter(self, interaction: discord.Interaction, button: discord.ui.Button[SearchPager]) -> None:
-        """Do nothing: the counter is a disabled label."""
-
-    @discord.ui.button(label="Next ▶", style=discord.ButtonStyle.secondary, custom_id="expedition_search:next")
-    async def next_page(self, interaction: discord.Interaction, button: discord.ui.Button[SearchPager]) -> None:
-        """Show the page after the current one."""
-        await self.show_page(interaction, self.answer.next_offset)
-
-    async def show_page(self, interaction: discord.Interaction, offset: int) -> None:
-        """Search again for the page at `offset` and put it in the message."""
-        self.latest_interaction = interaction
-
-        # The mirror is local SQLite and answers in milliseconds, so querying it synchronously
-        # still acknowledges the click well within Discord's 3-second window.
-        answer = build_search_answer(self.store, self.answer.query, offset, page_size=self.answer.page_size)
-
-        if answer.message is not None:
-            # The mirror changed since the search and nothing matches any more.
-            self.stop()
-            await interaction.response.edit_message(
-                content=answer.message, embeds=[], view=None, allowed_mentions=NO_MENTIONS
-            )
-            return
-
-        self.answer = answer
-        self.update_buttons()
-        await interaction.response.edit_message(embeds=list(answer.embeds), view=self, allowed_mentions=NO_MENTIONS)
-
-    async def on_timeout(self) -> None:
-        """Disable the buttons so that nothing dead stays clickable."""
-        for item in self.children:
-            if isinstance(item, discord.ui.Button):
-                item.disabled = True
-
-        if self.latest_interaction is None:
-            return
-
-        try:
-            await self.latest_interaction.edit_original_response(view=self, allowed_mentions=NO_MENTIONS)
-        except discord.HTTPException as error:
-            log.warning(
-                "Failed to disable the search pager of interaction %s: %s (status %s, code %s)",
-                self.latest_interaction.id,
-                error.text,
-                error.status,
-                error.code,
-            )
-
-    async def on_error(self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any], /) -> None:
-        """Log a failed click with its ids and give the user a reference code."""
-        await report_unexpected_error(interaction, error, source=f"the search pager ({item.custom_id})")
+WhenChoice = Literal["all", "on-going", "upcoming", "past"]
 
 
 class ExpeditionCog(
@@ -153,6 +76,12 @@ class ExpeditionCog(
     def store(self) -> ExpeditionStore:
         """The bot's expedition mirror."""
         return self.bot.store  # type: ignore[attr-defined]
+
+    @property
+    def view_timeout(self) -> float:
+        """Seconds a pager waits after its last use before it disables its components."""
+        settings = getattr(self.bot, "settings", None)
+        return float(getattr(settings, "view_timeout_seconds", DEFAULT_VIEW_TIMEOUT_SECONDS))
 
     @app_commands.command(name="search")
     @app_commands.describe(query="Words to find, e.g. ISS, Kononenko, NASA or Chinese. Every word has to match.")
@@ -176,13 +105,8 @@ class ExpeditionCog(
             await interaction.response.send_message(answer.message, ephemeral=True, allowed_mentions=NO_MENTIONS)
             return
 
-        if answer.page_count == 1:
-            await interaction.response.send_message(embeds=list(answer.embeds), allowed_mentions=NO_MENTIONS)
-            return
-
-        pager = SearchPager(self.store, answer, author_id=interaction.user.id)
-        pager.latest_interaction = interaction
-        await interaction.response.send_message(embeds=list(answer.embeds), view=pager, allowed_mentions=NO_MENTIONS)
+        pager = SearchPager(self.store, answer, author_id=interaction.user.id, timeout=self.view_timeout)
+        await send_with_pager(interaction, answer.embeds, pager)
 
     @app_commands.command(name="show")
     @app_commands.describe(expedition="Start typing a name, e.g. Expedition 72 or Shenzhou 19, and pick one.")
@@ -215,15 +139,139 @@ class ExpeditionCog(
         """Offer the expeditions whose names fit what the user has typed so far."""
         return expedition_choices(self.store, current)
 
+    @app_commands.command(name="station")
+    @app_commands.describe(
+        station="Start typing a station name, e.g. ISS or Tiangong, and pick one.",
+        when="Which expeditions to list: on-going, upcoming, past, or all of them (the default).",
+    )
+    async def station(
+        self,
+        interaction: discord.Interaction,
+        station: app_commands.Range[str, 1, MAX_QUERY_LENGTH],
+        when: WhenChoice = "all",
+    ) -> None:
+        """List a station's expeditions, newest first."""
+        found = resolve_station(self.store, station)
+        time_filter = TimeFilter(when)
+        log.info(
+            "Station listing from user %s in interaction %s: %r resolved to station %s, %s",
+            interaction.user.id,
+            interaction.id,
+            station[:MAX_QUERY_LENGTH],
+            found.id if found else None,
+            time_filter.value,
+        )
+        if found is None:
+            await send_note(interaction, station_not_found_message(station))
+            return
+
+        station_id = found.id
+
+        def load_page(offset: int) -> BrowseAnswer:
+            return build_station_answer(self.store, station_id, time_filter, offset, now=discord.utils.utcnow())
+
+        await self.send_listing(interaction, load_page, NOT_YOUR_STATION_LIST, "expedition_station")
+
+    @station.autocomplete("station")
+    async def station_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Offer the stations whose names fit what the user has typed so far."""
+        return lookup_choices(self.store.lookup_stations, current, "Station")
+
+    @app_commands.command(name="crew")
+    @app_commands.describe(astronaut="Start typing a name, e.g. Kononenko or Sunita Williams, and pick one.")
+    async def crew(
+        self, interaction: discord.Interaction, astronaut: app_commands.Range[str, 1, MAX_QUERY_LENGTH]
+    ) -> None:
+        """List the expeditions a person flew on, with their role on each."""
+        found = resolve_astronaut(self.store, astronaut)
+        log.info(
+            "Crew listing from user %s in interaction %s: %r resolved to astronaut %s",
+            interaction.user.id,
+            interaction.id,
+            astronaut[:MAX_QUERY_LENGTH],
+            found.id if found else None,
+        )
+        if found is None:
+            await send_note(interaction, astronaut_not_found_message(astronaut))
+            return
+
+        astronaut_id = found.id
+
+        def load_page(offset: int) -> BrowseAnswer:
+            return build_crew_answer(self.store, astronaut_id, offset, now=discord.utils.utcnow())
+
+        await self.send_listing(interaction, load_page, NOT_YOUR_CREW_LIST, "expedition_crew")
+
+    @crew.autocomplete("astronaut")
+    async def astronaut_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Offer the people whose names fit what the user has typed so far."""
+        return lookup_choices(self.store.lookup_astronauts, current, "Astronaut")
+
+    @app_commands.command(name="current")
+    async def current(self, interaction: discord.Interaction) -> None:
+        """Show who is aboard each space station right now."""
+        embeds = build_current_answer(self.store, now=discord.utils.utcnow())
+        log.info("Current crews for user %s in interaction %s: %d embeds", interaction.user.id, interaction.id,
+                 len(embeds))
+        await interaction.response.send_message(embeds=embeds, allowed_mentions=NO_MENTIONS)
+
+    async def send_listing(
+        self,
+        interaction: discord.Interaction,
+        load_page: Callable[[int], BrowseAnswer],
+        not_yours: str,
+        id_prefix: str,
+    ) -> None:
+        """Send the first page of a listing with its pager, or the note that explains why there is nothing to list."""
+        answer = load_page(0)
+        if answer.message is not None:
+            await send_note(interaction, answer.message)
+            return
+
+        pager = ExpeditionPager(
+            self.store,
+            answer,
+            load_page,
+            author_id=interaction.user.id,
+            id_prefix=id_prefix,
+            not_yours=not_yours,
+            timeout=self.view_timeout,
+        )
+        await send_with_pager(interaction, answer.embeds, pager)
+
+
+async def send_note(interaction: discord.Interaction, message: str) -> None:
+    """Answer with a note that only the user sees."""
+    await interaction.response.send_message(message, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+
+async def send_with_pager(
+    interaction: discord.Interaction, embeds: Sequence[discord.Embed], pager: ExpeditionPager
+) -> None:
+    """Send a listing's first page with its pager, which edits this response when it times out."""
+    pager.latest_interaction = interaction
+    await interaction.response.send_message(embeds=list(embeds), view=pager, allowed_mentions=NO_MENTIONS)
+
+
+def lookup_choices(
+    lookup: Callable[..., list[NameMatch]], current: str, fallback: str
+) -> list[app_commands.Choice[str]]:
+    """Return up to 25 autocomplete choices from a name lookup, the record id as each value."""
+    choices = []
+    for match in lookup(current, limit=CHOICE_LIMIT):
+        # Choice names are plain text in Discord's picker, so only control characters are removed.
+        name = truncate(clean_text(match.name), CHOICE_NAME_LIMIT) or f"{fallback} #{match.id}"
+        choices.append(app_commands.Choice(name=name, value=str(match.id)))
+    return choices
+
 
 def expedition_choices(store: ExpeditionStore, current: str) -> list[app_commands.Choice[str]]:
     """Return up to 25 autocomplete choices for `current`, the expedition id as each value."""
-    choices = []
-    for match in store.lookup_expeditions(current, limit=CHOICE_LIMIT):
-        # Choice names are plain text in Discord's picker, so only control characters are removed.
-        name = truncate(clean_text(match.name), CHOICE_NAME_LIMIT) or f"Expedition #{match.id}"
-        choices.append(app_commands.Choice(name=name, value=str(match.id)))
-    return choices
+    return lookup_choices(store.lookup_expeditions, current, "Expedition")
 
 
 def resolve_expedition(store: ExpeditionStore, value: str) -> Expedition | None:

@@ -60,13 +60,14 @@ async def test_pager_first_page_buttons(store: ExpeditionStore) -> None:
     assert pager.page_counter.disabled
 
 
-async def test_pager_buttons_in_order(store: ExpeditionStore) -> None:
+async def test_pager_components_in_order(store: ExpeditionStore) -> None:
     pager = pager_for(store)
 
     assert [item.custom_id for item in pager.children] == [
         "expedition_search:previous",
         "expedition_search:page",
         "expedition_search:next",
+        "expedition_search:open",
     ]
 
 
@@ -196,10 +197,13 @@ async def run_search(cog: ExpeditionCog, query: str) -> Any:
     return interaction.response.send_message.await_args
 
 
-async def test_search_one_page_has_no_buttons(store: ExpeditionStore) -> None:
+async def test_search_one_page_has_menu_only(store: ExpeditionStore) -> None:
     call = await run_search(make_cog(store), "Chinese")
 
-    assert "view" not in call.kwargs
+    pager = call.kwargs["view"]
+    assert [item.custom_id for item in pager.children] == ["expedition_search:open"]
+    assert [option.value for option in pager.open_expedition.options] == ["116", "115"]
+    pager.stop()
     assert call.kwargs.get("ephemeral", False) is False
     assert len(call.kwargs["embeds"]) == 1
     assert call.kwargs["allowed_mentions"].to_dict() == {"parse": []}
