@@ -8,6 +8,7 @@ one that has shipped, because existing files have already applied it.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable, Sequence
 
 from sqlite_utils import Database
@@ -16,6 +17,9 @@ from sqlite_utils.db import DescIndex
 log = logging.getLogger(__name__)
 
 SEARCH_TABLE = "expedition_search"
+
+# The sync_state key of the random text mixed into outbox nonces (see storage.outbox).
+OUTBOX_NONCE_SALT_KEY = "outbox_nonce_salt"
 
 MigrationStep = Callable[[Database], None]
 
@@ -93,7 +97,68 @@ def create_name_lookup(db: Database) -> None:
     create_lookup_tables(db.conn)
 
 
-MIGRATIONS: Sequence[MigrationStep] = (create_mirror_tables, create_name_lookup)
+def create_announcement_tables(db: Database) -> None:
+    """Create the change events, the subscriptions and the durable outbox of announcements."""
+    # AUTOINCREMENT keeps ids of deleted rows from coming back: deliveries and outbox messages
+    # keep referring to a removed subscription's id, and a new subscription must not inherit them.
+    db.execute(
+        "CREATE TABLE change_events ("
+        "id INTEGER PRIMARY KEY AUTOINCREMENT, expedition_id INTEGER NOT NULL, "
+        "station_id INTEGER NOT NULL, kind TEXT NOT NULL, old_values TEXT, new_values TEXT, "
+        "occurred_at TEXT NOT NULL, clock_key TEXT UNIQUE, planned_at TEXT)"
+    )
+    db.execute("CREATE INDEX idx_change_events_unplanned ON change_events(id) WHERE planned_at IS NULL")
+
+    # The clock events look expeditions up by end date as well as by start date.
+    db["expeditions"].create_index(["end_at"], "idx_expeditions_end")
+
+    db.execute(
+        "CREATE TABLE subscriptions ("
+        "id INTEGER PRIMARY KEY AUTOINCREMENT, guild_id INTEGER NOT NULL, "
+        "channel_id INTEGER NOT NULL, station_id INTEGER, events TEXT NOT NULL, "
+        "mention_role_id INTEGER, created_at TEXT NOT NULL, created_by INTEGER NOT NULL, "
+        "failure_count INTEGER NOT NULL DEFAULT 0, disabled_reason TEXT, last_error TEXT)"
+    )
+    # A NULL station id means every station; LL2 station ids are positive, so -1 stands for it
+    # here because a UNIQUE index treats NULLs as distinct.
+    db.execute(
+        "CREATE UNIQUE INDEX idx_subscriptions_channel_station "
+        "ON subscriptions(channel_id, ifnull(station_id, -1))"
+    )
+    db.execute("CREATE INDEX idx_subscriptions_guild ON subscriptions(guild_id)")
+
+    db.execute(
+        "CREATE TABLE outbox ("
+        "id INTEGER PRIMARY KEY AUTOINCREMENT, channel_id INTEGER NOT NULL, "
+        "subscription_id INTEGER NOT NULL, mention_role_id INTEGER, event_ids TEXT NOT NULL, "
+        "state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'sent', 'dropped')), "
+        "attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at TEXT NOT NULL, "
+        "created_at TEXT NOT NULL, sent_at TEXT, discord_message_id INTEGER, last_error TEXT)"
+    )
+    db.execute(
+        "CREATE INDEX idx_outbox_unsent ON outbox(next_attempt_at, id) "
+        "WHERE state IN ('pending', 'sending')"
+    )
+    db.execute("CREATE INDEX idx_outbox_subscription ON outbox(subscription_id)")
+
+    # One delivery per event and subscription, and per event and channel, so a channel with an
+    # all-stations and a single-station subscription still gets one announcement of an event.
+    db.execute(
+        "CREATE TABLE deliveries ("
+        "event_id INTEGER NOT NULL REFERENCES change_events(id), "
+        "subscription_id INTEGER NOT NULL, channel_id INTEGER NOT NULL, "
+        "message_id INTEGER NOT NULL REFERENCES outbox(id), "
+        "PRIMARY KEY (event_id, subscription_id), UNIQUE (event_id, channel_id)) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX idx_deliveries_message ON deliveries(message_id)")
+
+    # Part of every outbox nonce, so a new database file never repeats the nonces of an old one.
+    db["sync_state"].insert({"key": OUTBOX_NONCE_SALT_KEY, "value": secrets.token_hex(8)}, pk="key")
+
+
+MIGRATIONS: Sequence[MigrationStep] = (
+    create_mirror_tables, create_name_lookup, create_announcement_tables,
+)
 
 
 def schema_version(db: Database) -> int:

@@ -75,20 +75,20 @@ def test_new_migration_step_applied_once(database_path: Path) -> None:
     ExpeditionStore.open(database_path).close()
     calls: list[str] = []
 
-    def add_subscriptions(db: Database) -> None:
-        calls.append("add_subscriptions")
-        db["subscriptions"].create({"channel_id": int, "station_id": int}, pk="channel_id")
+    def add_notes(db: Database) -> None:
+        calls.append("add_notes")
+        db["notes"].create({"expedition_id": int, "text": str}, pk="expedition_id")
 
-    steps = [*MIGRATIONS, add_subscriptions]
+    steps = [*MIGRATIONS, add_notes]
     for _ in range(2):
         db = Database(sqlite3.connect(database_path))
         migrate(db, steps)
         db.close()
 
-    assert calls == ["add_subscriptions"]
+    assert calls == ["add_notes"]
     reopened = Database(sqlite3.connect(database_path))
     assert schema_version(reopened) == len(steps)
-    assert "subscriptions" in reopened.table_names()
+    assert "notes" in reopened.table_names()
     reopened.close()
 
 
