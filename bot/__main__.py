@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [run | sync | search TEXT [--json]]`."""
+"""Command line: `python -m bot [run | sync | search TEXT [--json] | sync-commands | backup PATH [--force]]`."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import asyncio
 import json
 import logging
 import signal
+import sqlite3
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import aiohttp
 import discord
@@ -19,6 +21,7 @@ from bot.discord_endpoints import apply_discord_endpoints
 from bot.jobs.sync import run_full_sync
 from bot.search_answer import build_search_answer, check_query, embeds_to_json
 from bot.settings import Settings, SettingsError, load_settings
+from storage.backup import BackupError, backup_database, describe_report
 from storage.database import ExpeditionStore
 from storage.records import Expedition
 
@@ -30,7 +33,7 @@ MAX_PLAIN_RESULTS = 1000
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Build the argument parser for the three sub-commands."""
+    """Build the argument parser for the sub-commands."""
     parser = argparse.ArgumentParser(prog="python -m bot", description="Expedition bot for Discord.")
     parser.add_argument("--version", action="version", version=f"expedition-bot {__version__}")
     commands = parser.add_subparsers(dest="command")
@@ -47,6 +50,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--page", type=int, default=1,
         help=f"result page, starting at 1: five results with --json, {MAX_PLAIN_RESULTS} without",
     )
+
+    commands.add_parser(
+        "sync-commands",
+        help="send the slash commands to Discord now, even when unchanged (to DEV_GUILD_ID when set), then exit",
+    )
+
+    backup = commands.add_parser(
+        "backup", help="copy the database to PATH, safely while the bot runs, and print what the copy contains"
+    )
+    backup.add_argument("path", type=Path, help="file to write the copy to")
+    backup.add_argument("--force", action="store_true", help="overwrite PATH when it exists")
     return parser
 
 
@@ -77,10 +91,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(sync_once(settings))
         if command == "search":
             return search_database(settings, arguments.text, as_json=arguments.json, page=arguments.page)
+        if command == "sync-commands":
+            return asyncio.run(sync_commands(settings))
+        if command == "backup":
+            return back_up(settings, arguments.path, force=arguments.force)
         return asyncio.run(run_bot(settings))
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except sqlite3.DatabaseError as error:
+        print(f"error: {describe_database_error(settings.database_path, error)}", file=sys.stderr)
+        return 1
+
+
+def describe_database_error(path: Path, error: sqlite3.DatabaseError) -> str:
+    """Return one line that describes the problem with the database file and what to do about it."""
+    name = getattr(error, "sqlite_errorname", "")
+    if name in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
+        return (f"{path} is not a valid SQLite database ({error}). Restore it from a backup, or move it "
+                f"aside so that the bot creates a new one (`python -m bot sync` fills it again).")
+    return f"the database {path} cannot be used ({error}); check its permissions and the free disk space."
 
 
 async def run_bot(settings: Settings) -> int:
@@ -100,13 +130,66 @@ async def run_bot(settings: Settings) -> int:
     except discord.LoginFailure:
         log.error("Discord rejected the token: check DISCORD_TOKEN in .env (Developer Portal > Bot > Reset Token)")
         return 1
+    # The connection closes before the rest of the shutdown ends; wait for all of it.
+    await bot.close()
     log.info("Stopped")
     return 0
 
 
 def _stop(bot: ExpeditionBot, signal_name: str) -> None:
     log.info("Received %s; closing", signal_name)
-    asyncio.get_running_loop().create_task(bot.close())
+    task = asyncio.get_running_loop().create_task(bot.close())
+    # The loop keeps only weak references to tasks.
+    _SHUTDOWN_TASKS.add(task)
+    task.add_done_callback(_SHUTDOWN_TASKS.discard)
+
+
+_SHUTDOWN_TASKS: set[asyncio.Task[None]] = set()
+
+
+async def sync_commands(settings: Settings) -> int:
+    """Send the command tree to Discord now over REST (no gateway), print what was synced, return the exit code."""
+    token = settings.require_discord_token()
+    apply_discord_endpoints(settings.discord_api_base, settings.discord_gateway_url)
+
+    bot = ExpeditionBot(settings, start_jobs=False)
+    try:
+        async with bot:
+            # login() runs setup_hook, which loads the command extensions.
+            await bot.login(token)
+            await bot.sync_commands_if_changed(force=True)
+    except discord.LoginFailure:
+        print("error: Discord rejected the token: check DISCORD_TOKEN in .env", file=sys.stderr)
+        return 1
+    except discord.HTTPException as error:
+        print(f"error: Discord rejected the commands ({error.status}): {error.text}", file=sys.stderr)
+        return 1
+
+    assert bot.last_command_sync is not None
+    scope, synced = bot.last_command_sync
+    where = "globally (they can take up to an hour to appear)" if scope == "global" else f"to {scope.replace(':', ' ')}"
+    print(f"Synced {len(synced)} commands {where}:")
+    for command in synced:
+        print(f"  {describe_synced_command(command)}")
+    return 0
+
+
+def describe_synced_command(command: discord.app_commands.AppCommand) -> str:
+    """Return `/name` with its subcommands, e.g. `/expedition: search, show, status`."""
+    nested = (discord.AppCommandOptionType.subcommand, discord.AppCommandOptionType.subcommand_group)
+    children = [option.name for option in command.options if option.type in nested]
+    return f"/{command.name}: {', '.join(children)}" if children else f"/{command.name}"
+
+
+def back_up(settings: Settings, path: Path, *, force: bool) -> int:
+    """Copy the database to `path` with SQLite's online backup, print what the copy contains, return the exit code."""
+    try:
+        report = backup_database(settings.database_path, path, force=force)
+    except BackupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(describe_report(report))
+    return 0
 
 
 async def sync_once(settings: Settings) -> int:

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 import logging
+from datetime import timedelta
 
 import aiohttp
 import discord
@@ -14,16 +15,24 @@ from discord.ext import commands
 
 from bot import __version__
 from bot.errors import install_error_handler
+from bot.jobs.announce import Announcer, discord_sender
 from bot.jobs.sync import create_scheduler, load_request_budget
+from bot.jobs.watchdog import SyncWatchdog, add_watchdog_job
 from bot.ll2.client import LL2Client
+from bot.process_lock import ProcessLock, lock_path_for
 from bot.settings import Settings
+from bot.shutdown import RunningJobs, stop_scheduler
 from storage.database import ExpeditionStore
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.commands.expedition",)
+# bot.commands.status adds a subcommand to the /expedition group, so it loads after that group.
+EXTENSIONS = ("bot.commands.expedition", "bot.commands.status", "bot.commands.subscription")
 
 USER_AGENT = f"expedition-bot/{__version__} (Discord bot; LL2 mirror)"
+
+# The watchdog checks this often, or every sync interval when that is shorter.
+WATCHDOG_CHECK_EVERY = timedelta(minutes=5)
 
 
 def command_payload_hash(payload: list[dict]) -> str:
@@ -35,7 +44,14 @@ def command_payload_hash(payload: list[dict]) -> str:
 class ExpeditionBot(commands.Bot):
     """A bot that serves commands from the local mirror and keeps the mirror in sync with LL2."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, start_jobs: bool = True) -> None:
+        """Open the mirror; `start_jobs=False` loads the commands only (for `python -m bot sync-commands`)."""
+        # The bot never joins voice channels, so discord.py's start-up warnings about the
+        # missing voice libraries (PyNaCl, davey) would only alarm operators. discord.py logs
+        # them from Client.__init__, so the flags must be cleared before it runs.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
+
         intents = discord.Intents.none()
         intents.guilds = True
         super().__init__(
@@ -44,10 +60,6 @@ class ExpeditionBot(commands.Bot):
             help_command=None,
             allowed_mentions=discord.AllowedMentions.none(),
         )
-        # The bot never joins voice channels, so discord.py's start-up warnings about the
-        # missing voice libraries (PyNaCl, davey) would only alarm operators.
-        discord.VoiceClient.warn_nacl = False
-        discord.VoiceClient.warn_dave = False
 
         self.settings = settings
         self.store: ExpeditionStore = ExpeditionStore.open(settings.database_path)
@@ -55,24 +67,49 @@ class ExpeditionBot(commands.Bot):
         self.http_session: aiohttp.ClientSession | None = None
         self.ll2: LL2Client | None = None
         self.scheduler: AsyncIOScheduler | None = None
+        self.announce_store: ExpeditionStore | None = None
+        self.announcer: Announcer | None = None
+        self.process_lock = ProcessLock(lock_path_for(settings.database_path))
+        self.start_jobs = start_jobs
+        self.running_jobs = RunningJobs()
+        self.watchdog: SyncWatchdog | None = None
+        self._shutdown: asyncio.Task[None] | None = None
+        # What the last tree sync sent: its scope ("global" or "guild:<id>") and Discord's answer.
+        self.last_command_sync: tuple[str, list[discord.app_commands.AppCommand]] | None = None
 
     async def setup_hook(self) -> None:
         install_error_handler(self.tree)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
+        if not self.start_jobs:
+            return
 
         self._start_sync_job()
         await self.sync_commands_if_changed()
 
     def _start_sync_job(self) -> None:
+        # Two processes running the jobs on one database would announce everything twice.
+        if not self.process_lock.acquire():
+            log.error("another expedition-bot process is running on %s; this one will answer commands "
+                      "but not run sync or announcements", self.settings.database_path)
+            return
+
         # The sync job writes from a worker thread through its own connection, so commands keep
-        # reading from `self.store` on the event loop while a sync is running (WAL mode).
+        # reading from `self.store` on the event loop while a sync is running (WAL mode). The
+        # announcer has a connection of its own too, because its passes may run during a sync.
         self.sync_store = ExpeditionStore.open(self.settings.database_path, check_same_thread=False)
+        self.announce_store = ExpeditionStore.open(self.settings.database_path, check_same_thread=False)
         self.http_session = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})
         self.ll2 = create_ll2_client(self.settings, self.http_session, self.sync_store)
-        self.scheduler = create_scheduler(self.ll2, self.sync_store, self.settings)
+        self.announcer = Announcer(self.announce_store, discord_sender(self.http))
+        self.scheduler = create_scheduler(self.ll2, self.sync_store, self.settings, announcer=self.announcer)
+        self.running_jobs.attach(self.scheduler)
+        interval = timedelta(minutes=self.settings.sync_interval_minutes)
+        self.watchdog = SyncWatchdog(self.store, interval=interval)
+        add_watchdog_job(self.scheduler, self.watchdog, every=min(interval, WATCHDOG_CHECK_EVERY))
         self.scheduler.start()
-        log.info("Scheduler started: sync every %d minutes", self.settings.sync_interval_minutes)
+        log.info("Scheduler started: sync every %d minutes, announcements every %d seconds",
+                 self.settings.sync_interval_minutes, self.settings.announce_interval_seconds)
 
     async def sync_commands_if_changed(self, *, force: bool = False) -> bool:
         """Sync the command tree when its payload differs from the last one synced; return whether it did.
@@ -92,6 +129,7 @@ class ExpeditionBot(commands.Bot):
             return False
 
         synced = await self.tree.sync(guild=guild)
+        self.last_command_sync = (scope, synced)
         self.store.set_state(state_key, payload_hash)
         log.info("Synced %d application commands (%s)", len(synced), scope)
         return True
@@ -100,18 +138,30 @@ class ExpeditionBot(commands.Bot):
         log.info("Connected as %s (id %s) in %d guilds", self.user, self.user and self.user.id, len(self.guilds))
 
     async def close(self) -> None:
+        """Shut down once, however often it is called: jobs, Discord, LL2 session, database."""
+        if self._shutdown is None:
+            self._shutdown = asyncio.create_task(self._shut_down())
+        # Shielded: a caller that gets cancelled must not cut the shutdown short.
+        await asyncio.shield(self._shutdown)
+
+    async def _shut_down(self) -> None:
         log.info("Shutting down")
+        # Jobs stop first: a delivery still running needs the Discord connection.
         if self.scheduler is not None and self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
-            log.info("Scheduler stopped")
+            await stop_scheduler(self.scheduler, self.running_jobs)
 
         await super().close()
+        log.info("Discord connection closed")
 
         if self.http_session is not None:
             await self.http_session.close()
+            log.info("LL2 session closed")
         if self.sync_store is not None:
             await asyncio.to_thread(self.sync_store.close)
+        if self.announce_store is not None:
+            await asyncio.to_thread(self.announce_store.close)
         self.store.close()
+        self.process_lock.release()
         log.info("Database closed")
 
 

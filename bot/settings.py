@@ -27,11 +27,15 @@ class Settings(BaseSettings):
     ll2_api_key: SecretStr | None = None
     database_path: Path = Path("data/expeditions.sqlite3")
     sync_interval_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    announce_interval_seconds: int = Field(default=60, ge=1, le=24 * 60 * 60)
     ll2_requests_per_hour: int = Field(default=8, ge=1, le=10_000)
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
     dev_guild_id: int | None = None
     log_level: str = "INFO"
+    # A pager disables itself through the token of the last interaction, which Discord keeps
+    # valid for 15 minutes, so the timeout stays below that.
+    view_timeout_seconds: float = Field(default=180, ge=1, le=840)
 
     @field_validator(
         "discord_token", "ll2_api_key", "discord_api_base", "discord_gateway_url", "dev_guild_id",

@@ -16,16 +16,20 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
 
-from storage import rows
+from storage import browse, events, outbox, rows, subscriptions
+from storage.events import ChangeEvent, ChangeRecorder
 from storage.lookups import NameKind, NameMatch, lookup_names, refresh_all_kinds
+from storage.outbox import OutboxMessage
 from storage.records import Astronaut, CrewMember, Expedition, SearchPage, Station
 from storage.schema import SEARCH_TABLE, migrate
 from storage.search import find_ids, find_page, search_document, search_terms, station_acronym
+from storage.subscriptions import DEFAULT_DISABLE_AFTER, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +39,12 @@ BUSY_TIMEOUT_MS = 5000
 
 @dataclass(frozen=True, slots=True)
 class SaveReport:
-    """Result of one save_expeditions call: the inserted and updated ids, and the unchanged count."""
+    """Result of one save_expeditions call: the inserted and updated ids, the unchanged count and the new change event ids."""
 
     inserted: tuple[int, ...]
     updated: tuple[int, ...]
     unchanged: int
+    events: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,23 +169,29 @@ class ExpeditionStore:
 
     # Saving
 
-    def save_expeditions(self, expeditions: Iterable[Expedition]) -> SaveReport:
+    def save_expeditions(
+        self, expeditions: Iterable[Expedition], *, now: datetime | None = None
+    ) -> SaveReport:
         """Insert new expeditions and update changed ones, in one transaction.
 
         Stations and astronauts are written only when their own content changed, and an
         expedition only when its fingerprint changed, so saving the same records again
-        writes nothing. A record missing from `expeditions` is left as it is.
+        writes nothing. A record missing from `expeditions` is left as it is. Once a baseline
+        exists, the change events of the inserted and updated expeditions are recorded in the
+        same transaction, with `now` (default: the current time) as their detection time.
         """
         batch = _unique_by_id(expeditions)
         if not batch:
             return SaveReport(inserted=(), updated=(), unchanged=0)
 
         with self._lock, self._write_transaction():
+            recorder = ChangeRecorder(self._db, now or datetime.now(timezone.utc))
             changed_stations = self._save_stations(expedition.station for expedition in batch)
             changed_astronauts = self._save_astronauts(
                 member.astronaut for expedition in batch for member in expedition.crew
             )
-            inserted, updated = self._save_expedition_rows(batch)
+            inserted, updated = self._save_expedition_rows(batch, recorder)
+            event_ids = recorder.record(batch, inserted, updated)
 
             affected = set(inserted) | set(updated)
             affected |= self._expedition_ids_of_stations(changed_stations)
@@ -196,9 +207,11 @@ class ExpeditionStore:
             inserted=tuple(inserted),
             updated=tuple(updated),
             unchanged=len(batch) - len(inserted) - len(updated),
+            events=tuple(event_ids),
         )
-        log.info("saved %d expeditions: %d inserted, %d updated, %d unchanged",
-                 len(batch), len(report.inserted), len(report.updated), report.unchanged)
+        log.info("saved %d expeditions: %d inserted, %d updated, %d unchanged, %d change events",
+                 len(batch), len(report.inserted), len(report.updated), report.unchanged,
+                 len(report.events))
         return report
 
     def _stored_fingerprints(self, table: str, ids: Iterable[int]) -> dict[int, str]:
@@ -227,7 +240,9 @@ class ExpeditionStore:
             self._db["astronauts"].upsert_all(changed, pk="id")
         return {row["id"] for row in changed}
 
-    def _save_expedition_rows(self, batch: list[Expedition]) -> tuple[list[int], list[int]]:
+    def _save_expedition_rows(
+        self, batch: list[Expedition], recorder: ChangeRecorder
+    ) -> tuple[list[int], list[int]]:
         stored = self._stored_fingerprints("expeditions", (expedition.id for expedition in batch))
 
         inserted: list[int] = []
@@ -246,6 +261,7 @@ class ExpeditionStore:
         if not expedition_rows:
             return inserted, updated
 
+        recorder.remember(updated)
         self._db["expeditions"].upsert_all(expedition_rows, pk="id")
 
         # Replacing every seat of a changed expedition also drops seats no longer listed.
@@ -457,6 +473,179 @@ class ExpeditionStore:
     def _lookup(self, kind: NameKind, query: str, limit: int) -> list[NameMatch]:
         with self._lock, self._read_transaction():
             return lookup_names(self._db.conn, kind, query, limit=limit)
+
+    # Browsing (see storage.browse)
+
+    def get_station(self, station_id: int) -> Station | None:
+        """Return the stored station, or None when the mirror has no such id."""
+        with self._lock:
+            found = self._query("SELECT * FROM stations WHERE id = ?", [station_id])
+        return rows.station_from_row(found[0]) if found else None
+
+    def get_astronaut(self, astronaut_id: int) -> Astronaut | None:
+        """Return the stored astronaut, or None when the mirror has no such id."""
+        with self._lock:
+            found = self._query("SELECT * FROM astronauts WHERE id = ?", [astronaut_id])
+        return rows.astronaut_from_row(found[0]) if found else None
+
+    def station_expeditions(
+        self, station_id: int, *, when: browse.TimeFilter, now: datetime, offset: int = 0, limit: int = 10
+    ) -> SearchPage:
+        """Return one page of the station's expeditions that fit `when` at `now`, newest first."""
+        with self._lock, self._read_transaction():
+            total, ids = browse.station_expedition_ids(
+                self._db.conn, station_id, when=when, now=now, offset=offset, limit=limit
+            )
+            expeditions = self._load_expeditions(ids)
+        return SearchPage(total=total, offset=offset, expeditions=tuple(expeditions))
+
+    def astronaut_expeditions(self, astronaut_id: int, *, offset: int = 0, limit: int = 10) -> SearchPage:
+        """Return one page of the expeditions the astronaut has a crew seat on, newest first."""
+        with self._lock, self._read_transaction():
+            total, ids = browse.astronaut_expedition_ids(self._db.conn, astronaut_id, offset=offset, limit=limit)
+            expeditions = self._load_expeditions(ids)
+        return SearchPage(total=total, offset=offset, expeditions=tuple(expeditions))
+
+    def ongoing_expeditions(self, now: datetime) -> list[Expedition]:
+        """Return every expedition on-going at `now`, grouped by station name, newest first in each."""
+        with self._lock, self._read_transaction():
+            return self._load_expeditions(browse.ongoing_expedition_ids(self._db.conn, now))
+
+
+    # Change events (see storage.events)
+
+    def has_baseline(self) -> bool:
+        """Return True once a baseline exists, that is once saves and the clock record change events."""
+        with self._lock:
+            return events.has_baseline(self._db)
+
+    def mark_baseline(self, now: datetime) -> None:
+        """Start recording change events from `now` on; does nothing when a baseline already exists."""
+        with self._lock, self._write_transaction():
+            events.mark_baseline(self._db, now)
+
+    def record_clock_events(self, now: datetime) -> list[int]:
+        """Record "started" and "ended" for the dates passed since the last call; return the new event ids."""
+        with self._lock, self._write_transaction():
+            return events.record_clock_events(self._db, now)
+
+    def get_event(self, event_id: int) -> ChangeEvent | None:
+        """Return the change event with `event_id`, or None."""
+        with self._lock:
+            return events.get_event(self._db, event_id)
+
+    def recent_events(self, limit: int = 50) -> list[ChangeEvent]:
+        """Return the `limit` most recent change events, newest first."""
+        with self._lock:
+            return events.recent_events(self._db, limit)
+
+    # Subscriptions (see storage.subscriptions)
+
+    def add_subscription(
+        self,
+        *,
+        guild_id: int,
+        channel_id: int,
+        station_id: int | None,
+        events: Iterable[str],
+        mention_role_id: int | None,
+        created_by: int,
+        now: datetime,
+    ) -> tuple[Subscription, bool]:
+        """Create or update the channel's subscription to a station (None: all); True when created."""
+        with self._lock, self._write_transaction():
+            return subscriptions.add_subscription(
+                self._db, guild_id=guild_id, channel_id=channel_id, station_id=station_id,
+                events=events, mention_role_id=mention_role_id, created_by=created_by, now=now,
+            )
+
+    def remove_subscription(self, *, guild_id: int, channel_id: int, station_id: int | None) -> bool:
+        """Delete the channel's subscription to a station and drop its unsent messages; False when none existed."""
+        with self._lock, self._write_transaction():
+            removed = subscriptions.remove_subscription(
+                self._db, guild_id=guild_id, channel_id=channel_id, station_id=station_id
+            )
+            outbox.drop_unsent_messages(self._db, removed, "subscription removed")
+        return bool(removed)
+
+    def list_subscriptions(self, guild_id: int) -> list[Subscription]:
+        """Return the server's subscriptions, ordered by channel and station."""
+        with self._lock:
+            return subscriptions.list_subscriptions(self._db, guild_id)
+
+    def get_subscription(self, subscription_id: int) -> Subscription | None:
+        """Return the subscription with `subscription_id`, or None."""
+        with self._lock:
+            return subscriptions.get_subscription(self._db, subscription_id)
+
+    def remove_channel_subscriptions(self, channel_id: int) -> int:
+        """Delete every subscription of a channel that no longer exists and drop its unsent messages."""
+        with self._lock, self._write_transaction():
+            removed = subscriptions.remove_channel_subscriptions(self._db, channel_id)
+            outbox.drop_unsent_messages(self._db, removed, "channel removed")
+        return len(removed)
+
+    def record_delivery_failure(
+        self, subscription_id: int, reason: str, *, disable_after: int = DEFAULT_DISABLE_AFTER
+    ) -> Subscription:
+        """Count a failed delivery; once disabled, the subscription's unsent messages are dropped.
+
+        Raises LookupError when the subscription does not exist.
+        """
+        with self._lock, self._write_transaction():
+            subscription = subscriptions.record_delivery_failure(
+                self._db, subscription_id, reason, disable_after=disable_after
+            )
+            if subscription.disabled_reason is not None:
+                outbox.drop_unsent_messages(self._db, [subscription_id], subscription.disabled_reason)
+        return subscription
+
+    def reset_delivery_failures(self, subscription_id: int) -> None:
+        """Clear the subscription's failure count after a successful delivery."""
+        with self._lock, self._write_transaction():
+            subscriptions.reset_delivery_failures(self._db, subscription_id)
+
+    # Outbox (see storage.outbox)
+
+    def plan_deliveries(self, now: datetime) -> int:
+        """Turn unplanned change events into outbox deliveries; return the number of new deliveries."""
+        with self._lock, self._write_transaction():
+            return outbox.plan_deliveries(self._db, now)
+
+    def due_messages(self, now: datetime, limit: int = 500) -> list[OutboxMessage]:
+        """Return the pending and interrupted outbox messages due at `now`, oldest first."""
+        with self._lock:
+            return outbox.due_messages(self._db, now, limit)
+
+    def get_outbox_message(self, message_id: int) -> OutboxMessage | None:
+        """Return the outbox message with `message_id`, or None."""
+        with self._lock:
+            return outbox.get_message(self._db, message_id)
+
+    def mark_sending(self, message_id: int) -> None:
+        """Record a send attempt before its request; raises OutboxStateError for a sent or dropped message."""
+        with self._lock, self._write_transaction():
+            outbox.mark_sending(self._db, message_id)
+
+    def mark_sent(self, message_id: int, discord_message_id: int, now: datetime) -> None:
+        """Record that the message was delivered as Discord message `discord_message_id`."""
+        with self._lock, self._write_transaction():
+            outbox.mark_sent(self._db, message_id, discord_message_id, now)
+
+    def mark_retry(self, message_id: int, reason: str, retry_at: datetime) -> None:
+        """Put an unsent message back to pending until `retry_at`."""
+        with self._lock, self._write_transaction():
+            outbox.mark_retry(self._db, message_id, reason, retry_at)
+
+    def mark_dropped(self, message_id: int, reason: str) -> None:
+        """Give up on an unsent message, e.g. when its channel is gone or its subscription disabled."""
+        with self._lock, self._write_transaction():
+            outbox.mark_dropped(self._db, message_id, reason)
+
+    def outbox_counts(self) -> dict[str, int]:
+        """Return the number of outbox messages per state."""
+        with self._lock:
+            return outbox.outbox_counts(self._db)
 
 
 def _configure(db: Database, path: Path) -> None:

@@ -39,12 +39,20 @@ MAX_QUERY_TERMS = 8
 # Candidates read from SQL per stage, so the Python ranking scores at most twice this many.
 CANDIDATE_LIMIT = 100
 
+# Matches of the substring stage that SQL ranks, taken in id order. Below this many names of a
+# kind (LL2 has about 200 expeditions and 900 astronauts) every match is ranked.
+# NOTE: above it a name that starts with the query can be missed when thousands of names
+# contain it, e.g. "a" among 10,000 astronauts; over 69 sample lookups of 100,000 expeditions
+# no list changed.
+SUBSTRING_SCAN_LIMIT = 2000
+
 # The fuzzy stage ORs together the rarest trigrams of the query, stopping once the names they
 # appear in add up to this many, so its ranking work in SQLite stays bounded.
 # NOTE: a misspelled query made only of trigrams that most names contain gets no fuzzy
-# candidates on a large mirror. Lookups measured about 20-70 ms over 100,000 names (an estimate
-# from one machine).
-FUZZY_POSTINGS_BUDGET = 20_000
+# candidates on a large mirror. Over 100,000 expeditions, lowering this from 20,000 to 5,000
+# halved the median and p99 of expedition lookups (benchmarks/latency.py, see
+# docs/benchmarks.md); only the fuzzy tail of 5 of 64 sample lists changed.
+FUZZY_POSTINGS_BUDGET = 5_000
 MAX_FUZZY_TRIGRAMS = 24
 
 # Edit-distance inputs are cut to these sizes to bound the work per candidate.
@@ -209,11 +217,15 @@ def _substring_candidates(
             conditions.append("instr(normalized, ?) > 0")
             params.append(term)
 
+    # Reading and sorting every match cost 50-100 ms when a prefix such as "aurora exp" fits
+    # 16,000 of 100,000 names, so only the first SUBSTRING_SCAN_LIMIT matches in rowid (id)
+    # order are ranked.
     sql = (
-        f"SELECT rowid, normalized FROM {LOOKUP_TABLE} WHERE {' AND '.join(conditions)} "
+        f"SELECT rowid, normalized FROM (SELECT rowid, normalized FROM {LOOKUP_TABLE} "
+        f"WHERE {' AND '.join(conditions)} LIMIT ?) "
         "ORDER BY substr(normalized, 1, ?) = ? DESC, length(normalized), normalized LIMIT ?"
     )
-    rows = connection.execute(sql, [*params, len(text), text, CANDIDATE_LIMIT])
+    rows = connection.execute(sql, [*params, SUBSTRING_SCAN_LIMIT, len(text), text, CANDIDATE_LIMIT])
     return dict(rows.fetchall())
 
 

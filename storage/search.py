@@ -218,8 +218,40 @@ def find_page(
         )
         return total, [row[0] for row in page]
 
-    ids = _scan_ids(connection, plan)
-    return len(ids), ids[offset:offset + limit]
+    if plan.python_terms:
+        ids = _scan_ids(connection, plan)
+        return len(ids), ids[offset:offset + limit]
+    return _scan_page(connection, plan, offset=offset, limit=limit)
+
+
+def _scan_page(connection: sqlite3.Connection, plan: TermPlan, *, offset: int, limit: int) -> tuple[int, list[int]]:
+    """Find the matches with one scan, then read only the ids of the page.
+
+    Ordering every match would cost about as much again as the scan when most documents
+    match (a term such as "li"), so with many matches the page walks the start-date index and
+    stops once it is full. Few matches are ordered through primary key lookups instead.
+    """
+    sql, params = scan_filter(plan, table=SEARCH_TABLE)
+    matched = [row[0] for row in connection.execute(sql, params)]
+    total = len(matched)
+    if total == 0 or offset >= total:
+        return total, []
+
+    if total <= SMALL_RESULT or not params:
+        page = connection.execute(
+            f"SELECT id FROM expeditions WHERE id IN (SELECT value FROM json_each(?)) {_ORDER} LIMIT ? OFFSET ?",
+            [json.dumps(matched), limit, offset],
+        )
+    else:
+        # CROSS JOIN keeps the expeditions, in index order, as the outer loop.
+        checks = " AND ".join("instr(s.search_text, ?) > 0" for _ in params)
+        page = connection.execute(
+            f"SELECT e.id FROM expeditions e INDEXED BY idx_expeditions_start "
+            f"CROSS JOIN {SEARCH_TABLE} s ON s.rowid = e.id WHERE {checks} "
+            "ORDER BY e.start_at DESC, e.id DESC LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+    return total, [row[0] for row in page]
 
 
 def find_ids(connection: sqlite3.Connection, terms: list[str]) -> list[int]:

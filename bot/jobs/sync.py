@@ -12,6 +12,8 @@ Sync state keys (all values are strings):
 - `full_sync_offset`: offset to resume from; unset when no sync is half done.
 - `last_sync_finished_at`: ISO 8601 UTC time of the last complete sync.
 - `last_sync_error`: message of the error that stopped the last sync; unset after a complete one.
+- `last_sync_skipped_ids`: JSON list of the ids of records that the last complete sync skipped
+  as invalid, whose mirrored copies stay as they were. Unset when it skipped none.
 - `retry_not_before`: ISO 8601 UTC time before which no sync may run (set by a throttle or an
   exhausted budget).
 - `ll2_request_times`: JSON list of the send times (epoch seconds) spent in the last hour.
@@ -22,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -43,6 +46,7 @@ from bot.ll2.client import (
 from bot.settings import Settings
 
 if TYPE_CHECKING:
+    from bot.jobs.announce import Announcer
     from storage.database import ExpeditionStore, SaveReport
 
 log = logging.getLogger(__name__)
@@ -50,10 +54,12 @@ log = logging.getLogger(__name__)
 OFFSET_KEY = "full_sync_offset"
 FINISHED_AT_KEY = "last_sync_finished_at"
 ERROR_KEY = "last_sync_error"
+SKIPPED_KEY = "last_sync_skipped_ids"
 RETRY_NOT_BEFORE_KEY = "retry_not_before"
 REQUEST_TIMES_KEY = "ll2_request_times"
 
 SYNC_JOB_ID = "ll2-full-sync"
+ANNOUNCE_JOB_ID = "announce"
 
 
 @dataclass
@@ -109,7 +115,9 @@ async def run_full_sync(
     """Mirror every LL2 expedition into `store`, resuming from a stopped sync's offset.
 
     LL2 errors end the run with `error` set in the report and in sync state, and are not
-    raised. Store errors are raised, after the pages before them were saved.
+    raised. A store that cannot be written (locked by another writer, read-only, disk full)
+    ends the run with `error` set in the report and logged with what to do. The pages saved
+    before it stay saved. Other store errors are raised.
     """
     postponed_until = await asyncio.to_thread(_postponed_until, store, clock())
     if postponed_until is not None:
@@ -135,12 +143,15 @@ async def run_full_sync(
         await asyncio.to_thread(_record_error, store, report.error, None)
         log.error("full sync stopped at offset %d and resumes there on the next run: %s",
                   report.resume_offset, error)
+    except sqlite3.OperationalError as error:
+        report.error = describe_store_error(store, error)
+        log.error("full sync stopped at offset %d: %s", report.resume_offset, report.error)
     finally:
         report.requests = client.requests_sent - requests_before
-        await asyncio.to_thread(save_request_budget, store, client.budget)
+        await asyncio.to_thread(_save_budget_if_possible, store, client.budget)
 
     if report.complete:
-        await asyncio.to_thread(_record_finished, store, clock())
+        await asyncio.to_thread(_record_finished, store, clock(), report.skipped_ids)
         log.info("full sync finished: %d requests, %d pages, %d inserted, %d updated, "
                  "%d unchanged, %d skipped", report.requests, report.pages, len(report.inserted),
                  len(report.updated), report.unchanged, report.skipped)
@@ -202,11 +213,39 @@ def _record_error(store: ExpeditionStore, message: str, retry_at: datetime | Non
     store.set_state(RETRY_NOT_BEFORE_KEY, _iso(retry_at) if retry_at is not None else None)
 
 
-def _record_finished(store: ExpeditionStore, finished_at: datetime) -> None:
+def _record_finished(store: ExpeditionStore, finished_at: datetime, skipped_ids: list[int]) -> None:
     store.set_state(FINISHED_AT_KEY, _iso(finished_at))
+    store.set_state(SKIPPED_KEY, json.dumps(sorted(skipped_ids)) if skipped_ids else None)
+    # The first complete sync is the baseline: from then on, changes become change events.
+    if not store.has_baseline():
+        store.mark_baseline(finished_at)
     store.set_state(OFFSET_KEY, None)
     store.set_state(ERROR_KEY, None)
     store.set_state(RETRY_NOT_BEFORE_KEY, None)
+
+
+def describe_store_error(store: ExpeditionStore, error: sqlite3.OperationalError) -> str:
+    """Return what went wrong with the database file and what the operator can do about it."""
+    name = getattr(error, "sqlite_errorname", "")
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return (f"the database {store.path} is locked by another writer ({error}): stop the other "
+                f"program holding a write transaction on it (a second bot, a `python -m bot sync` or a "
+                f"database tool), then the next sync resumes where this one stopped")
+    if name.startswith("SQLITE_READONLY"):
+        return (f"the database {store.path} cannot be written ({error}): make the file, its folder and "
+                f"the file system writable for the user running the bot, then the next sync resumes "
+                f"where this one stopped")
+    return (f"the database {store.path} failed ({error}): check free disk space and the file's "
+            f"permissions, then the next sync resumes where this one stopped")
+
+
+def _save_budget_if_possible(store: ExpeditionStore, budget: RequestBudget) -> None:
+    # Losing the send times only risks spending more of the next hour's budget; the sync's
+    # own error (if any) is the one to report.
+    try:
+        save_request_budget(store, budget)
+    except sqlite3.OperationalError as error:
+        log.warning("could not save the LL2 request times in %s: %s", store.path, error)
 
 
 def _iso(moment: datetime) -> str:
@@ -222,18 +261,27 @@ def create_scheduler(
     settings: Settings,
     *,
     sync: SyncFunction = run_full_sync,
+    announcer: Announcer | None = None,
 ) -> AsyncIOScheduler:
     """Create a scheduler that runs `sync(client, store)` now and every `sync_interval_minutes`.
+
+    With an `announcer`, the sync job runs an announce pass right after each sync, and a second
+    job runs a pass every `announce_interval_seconds` for retries and started/ended events. The
+    announcer's own lock keeps the two passes from overlapping.
 
     The scheduler is returned unstarted. Call `start()` from inside the running event loop.
     `sync` must be a coroutine function, because APScheduler runs anything else in a thread.
     """
     interval_minutes = settings.sync_interval_minutes
     scheduler = AsyncIOScheduler(timezone=UTC)
+    job_function: Callable[..., Awaitable[object]] = sync
+    job_args: tuple[object, ...] = (client, store)
+    if announcer is not None:
+        job_function, job_args = sync_then_announce, (sync, client, store, announcer)
     scheduler.add_job(
-        sync,
+        job_function,
         trigger=IntervalTrigger(minutes=interval_minutes, timezone=UTC),
-        args=(client, store),
+        args=job_args,
         id=SYNC_JOB_ID,
         name="LL2 full sync",
         next_run_time=datetime.now(UTC),
@@ -249,7 +297,37 @@ def create_scheduler(
     )
 
     log.info("scheduled %s at start-up and every %d minutes", SYNC_JOB_ID, interval_minutes)
+    if announcer is not None:
+        _add_announce_job(scheduler, announcer, settings.announce_interval_seconds)
     return scheduler
+
+
+async def sync_then_announce(
+    sync: SyncFunction, client: LL2Client, store: ExpeditionStore, announcer: Announcer
+) -> None:
+    """Run one sync, then one announce pass, in the same job so that they never overlap."""
+    log.info("job %s started", SYNC_JOB_ID)
+    try:
+        await sync(client, store)
+    finally:
+        # Pages saved before a failure may hold change events; announce them all the same.
+        await announcer.run_pass(trigger="after sync")
+    log.info("job %s finished", SYNC_JOB_ID)
+
+
+def _add_announce_job(scheduler: AsyncIOScheduler, announcer: Announcer, interval_seconds: int) -> None:
+    scheduler.add_job(
+        announcer.run_pass,
+        trigger=IntervalTrigger(seconds=interval_seconds, timezone=UTC),
+        id=ANNOUNCE_JOB_ID,
+        name="announce pass",
+        # The first pass follows the sync at start-up; this job only retries and catches clock events.
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+        replace_existing=True,
+    )
+    log.info("scheduled %s every %d seconds", ANNOUNCE_JOB_ID, interval_seconds)
 
 
 def _log_job_problem(event: JobEvent) -> None:

@@ -208,7 +208,9 @@ class LL2Client:
 
         params = {"mode": "detailed", "ordering": ordering, "limit": str(limit), "offset": str(offset)}
         page = await self._get_page(f"{self._base_url}/expeditions/", params)
-        return self._read_page(page, offset)
+        # Validating and converting 100 detailed records takes tens of milliseconds of CPU,
+        # which would pause every command answer if it ran on the event loop.
+        return await asyncio.to_thread(self._read_page, page, offset)
 
     async def _get_page(self, url: str, params: Mapping[str, str]) -> ExpeditionPageModel:
         for attempt in range(1, self._max_attempts + 1):
@@ -262,7 +264,8 @@ class LL2Client:
         except aiohttp.ClientError as error:
             raise _RetryableFailure(f"connection failed ({type(error).__name__}: {error})") from None
 
-        return self._check_response(status, headers, body)
+        # Parsing a page body (about 1 MB) runs in a worker thread for the same reason.
+        return await asyncio.to_thread(self._check_response, status, headers, body)
 
     def _check_response(
         self, status: int, headers: Mapping[str, str], body: bytes

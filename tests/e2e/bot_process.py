@@ -105,6 +105,25 @@ class BotProcess:
         """Return logged errors and tracebacks."""
         return [line for line in self.log_lines if " ERROR " in line or "Traceback" in line]
 
+    async def wait_for_exit(self, *, timeout: float = 30.0) -> int:
+        """Wait until the process exits by itself and return its exit code."""
+        assert self._process is not None
+        await asyncio.wait_for(self._process.wait(), timeout)
+        if self._reader is not None:
+            await self._reader
+        return self._process.returncode
+
+    async def kill(self) -> int:
+        """Send SIGKILL, as a crash or an out-of-memory kill would, and return the exit code."""
+        if self._process is None:
+            return 0
+        if self._process.returncode is None:
+            self._process.kill()
+        await self._process.wait()
+        if self._reader is not None:
+            await self._reader
+        return self._process.returncode
+
     async def stop(self) -> int:
         """Send SIGTERM, wait for the exit and return the exit code (SIGKILL after 15 s)."""
         if self._process is None:

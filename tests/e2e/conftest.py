@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,11 +44,17 @@ def bot_settings(ll2: StandInLL2, discord_standin: StandInDiscord, database_path
     }
 
 
-async def start_bot(dataset: LL2Dataset, tmp_path: Path) -> AsyncIterator[RunningBot]:
-    """Start both stand-ins and the bot, wait for its first full sync, and stop everything after."""
+async def start_bot(
+    dataset: LL2Dataset, tmp_path: Path, extra_settings: Mapping[str, str] | None = None
+) -> AsyncIterator[RunningBot]:
+    """Start both stand-ins and the bot, wait for its first full sync, and stop everything after.
+
+    `extra_settings` adds to or replaces the environment that `bot_settings` returns.
+    """
     database_path = tmp_path / "data" / "expeditions.sqlite3"
     async with StandInLL2(dataset) as ll2, StandInDiscord(token=DISCORD_TOKEN) as discord_standin:
-        process = BotProcess(bot_settings(ll2, discord_standin, database_path), cwd=tmp_path)
+        settings = {**bot_settings(ll2, discord_standin, database_path), **(extra_settings or {})}
+        process = BotProcess(settings, cwd=tmp_path)
         await process.start()
         try:
             await discord_standin.wait_for_identify(timeout=30)

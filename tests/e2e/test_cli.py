@@ -144,11 +144,11 @@ async def test_wrong_token_exits_without_leaking(tmp_path: Path) -> None:
         settings.update({"DISCORD_TOKEN": wrong_token, "LL2_API_KEY": api_key, "LOG_LEVEL": "DEBUG"})
         process = BotProcess(settings, cwd=tmp_path)
         await process.start()
-        await process.wait_for_log(r"Discord rejected the token", timeout=30)
-        exit_code = await process.stop()
+        exit_code = await process.wait_for_exit(timeout=30)
 
     log = "\n".join(process.log_lines)
     assert exit_code == 1, log
+    assert "Discord rejected the token" in log
     assert wrong_token not in log
     assert api_key not in log
 
