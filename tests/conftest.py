@@ -6,8 +6,21 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+
+# Timings on shared machines vary too much for Hypothesis's per-example deadline, and the
+# embed tests draw multi-kilobyte records on purpose. CI runs the same examples every time,
+# so a failure there reproduces on a developer's machine with CI=true.
+settings.register_profile(
+    "suite",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    derandomize=os.environ.get("CI") == "true",
+    print_blob=True,
+)
+settings.load_profile("suite")
 
 # CI sets this so that tests which need the recorded LL2 data fail instead of skipping.
 REQUIRE_SHARED_VARIABLE = "EXPEDITION_BOT_REQUIRE_SHARED"

@@ -10,13 +10,13 @@ from typing import Any
 import discord
 from discord.ext import commands
 
+from bot.client import EXTENSIONS
 from bot.commands.expedition import (
     CHOICE_LIMIT,
     NO_MENTIONS,
     ExpeditionCog,
     expedition_choices,
     resolve_expedition,
-    setup,
 )
 from storage.database import ExpeditionStore
 from tests.bot.commands.conftest import ISS
@@ -110,9 +110,11 @@ async def test_autocomplete_callback(store: ExpeditionStore) -> None:
 
 
 async def command_tree_payload(store: ExpeditionStore) -> list[dict[str, Any]]:
+    """Return the payload `tree.sync()` would send with every extension the bot loads."""
     bot = commands.Bot(command_prefix="!", intents=discord.Intents.none())
     bot.store = store  # type: ignore[attr-defined]
-    await setup(bot)
+    for extension in EXTENSIONS:
+        await bot.load_extension(extension)
     return [command.to_dict(bot.tree) for command in bot.tree.get_commands()]
 
 
