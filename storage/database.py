@@ -24,7 +24,14 @@ from sqlite_utils import Database
 
 from storage import browse, events, outbox, rows, subscriptions
 from storage.events import ChangeEvent, ChangeRecorder
-from storage.lookups import NameKind, NameMatch, lookup_names, refresh_all_kinds
+from storage.lookups import (
+    NameKind,
+    NameMatch,
+    StationFacts,
+    lookup_names,
+    rank_station_matches,
+    refresh_all_kinds,
+)
 from storage.outbox import OutboxMessage
 from storage.records import Astronaut, CrewMember, Expedition, SearchPage, Station
 from storage.schema import SEARCH_TABLE, migrate
@@ -32,6 +39,9 @@ from storage.search import find_ids, find_page, search_document, search_terms, s
 from storage.subscriptions import DEFAULT_DISABLE_AFTER, Subscription
 
 log = logging.getLogger(__name__)
+
+# Stations are few, so a station lookup ranks all name matches before cutting to the limit.
+MAX_STATION_CANDIDATES = 200
 
 # How long a statement waits for another connection's write lock before failing.
 BUSY_TIMEOUT_MS = 5000
@@ -463,8 +473,20 @@ class ExpeditionStore:
         return self._lookup(NameKind.EXPEDITION, query, limit)
 
     def lookup_stations(self, query: str, *, limit: int = 25) -> list[NameMatch]:
-        """Return up to `limit` stations whose name fits `query`, best first."""
-        return self._lookup(NameKind.STATION, query, limit)
+        """Return up to `limit` stations whose name or initials fit `query`, best first.
+
+        Within one match tier, active stations come first (see `rank_station_matches`).
+        """
+        if limit < 1:
+            return []
+
+        with self._lock, self._read_transaction():
+            matches = lookup_names(self._db.conn, NameKind.STATION, query, limit=MAX_STATION_CANDIDATES)
+            facts = [
+                StationFacts(id=row["id"], name=row["name"], active=(row["status"] or "").casefold() == "active")
+                for row in self._query("SELECT id, name, status FROM stations")
+            ]
+        return rank_station_matches(matches, facts, query)[:limit]
 
     def lookup_astronauts(self, query: str, *, limit: int = 25) -> list[NameMatch]:
         """Return up to `limit` astronauts whose name fits `query`, best first."""

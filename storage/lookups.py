@@ -22,7 +22,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from storage.search import normalize_text, search_terms
+from storage.search import normalize_text, search_terms, station_acronym
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +49,9 @@ SUBSTRING_SCAN_LIMIT = 2000
 # The fuzzy stage ORs together the rarest trigrams of the query, stopping once the names they
 # appear in add up to this many, so its ranking work in SQLite stays bounded.
 # NOTE: a misspelled query made only of trigrams that most names contain gets no fuzzy
-# candidates on a large mirror. Over 100,000 expeditions, lowering this from 20,000 to 5,000
-# halved the median and p99 of expedition lookups (benchmarks/latency.py, see
-# docs/benchmarks.md); only the fuzzy tail of 5 of 64 sample lists changed.
+# candidates on a large mirror. Over 100,000 expeditions, 5,000 instead of 20,000 halved the
+# time of expedition lookups (see docs/benchmarks.md). Only the fuzzy tail of 5 of 64 sample
+# lists changed.
 FUZZY_POSTINGS_BUDGET = 5_000
 MAX_FUZZY_TRIGRAMS = 24
 
@@ -356,3 +356,48 @@ def refresh_all_kinds(
     written = sum(refresh_names(connection, kind, ids) for kind, ids in changed.items())
     if written:
         log.debug("re-indexed %d names for lookups", written)
+
+
+# Stations
+
+
+@dataclass(frozen=True, slots=True)
+class StationFacts:
+    """What ranks one station against others of the same match tier."""
+
+    id: int
+    name: str
+    active: bool
+
+
+def rank_station_matches(
+    matches: list[NameMatch], stations: Iterable[StationFacts], query: str
+) -> list[NameMatch]:
+    """Add stations whose initials fit `query` ("ISS") and put active stations first within a tier.
+
+    There are only a few dozen stations, so this works on all of them in Python. A station
+    named by its initials ranks like an exact name, and one whose initials start with the
+    query like a name that starts with it. Within a tier an active station wins over a
+    retired one, so "Tiangong" finds the Tiangong space station before Tiangong 1; otherwise
+    the order of `matches` is kept. An empty query keeps the alphabetical default order.
+    """
+    text = lookup_text(query)
+    if not text:
+        return matches
+
+    facts = {station.id: station for station in stations}
+    best = {match.id: match for match in matches}
+    for station in facts.values():
+        initials = station_acronym(station.name)
+        if initials is None:
+            continue
+        folded = lookup_text(initials)
+        tier = 0 if folded == text else 1 if folded.startswith(text) else None
+        if tier is not None and (station.id not in best or best[station.id].tier > tier):
+            best[station.id] = NameMatch(id=station.id, name=station.name, tier=tier, similarity=1.0)
+
+    def is_retired(match: NameMatch) -> bool:
+        return not (match.id in facts and facts[match.id].active)
+
+    # sorted() is stable, so matches of one tier and activity keep their relevance order.
+    return sorted(best.values(), key=lambda match: (match.tier, is_retired(match)))

@@ -43,9 +43,20 @@ def read_bot_status(bot: Any, guild_id: int | None) -> BotStatus:
     )
 
 
+def subscriptions_guild_id(interaction: discord.Interaction) -> int | None:
+    """Return the guild whose failing subscriptions the status may list, or None to leave them out.
+
+    Failure reasons name channels and Discord error codes, so only members who may manage
+    subscriptions (Manage Channels) see them.
+    """
+    if interaction.guild_id is None or not interaction.permissions.manage_channels:
+        return None
+    return interaction.guild_id
+
+
 async def answer_status(interaction: discord.Interaction) -> None:
     """Send the status embed as an ephemeral response, visible only to the member who ran the command."""
-    status = read_bot_status(interaction.client, interaction.guild_id)
+    status = read_bot_status(interaction.client, subscriptions_guild_id(interaction))
     log.info("status requested by user %s in guild %s", interaction.user.id, interaction.guild_id)
     await interaction.response.send_message(
         embed=build_status_embed(status), ephemeral=True, allowed_mentions=NO_MENTIONS

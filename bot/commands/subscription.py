@@ -17,6 +17,7 @@ from discord.ext import commands
 from bot.embeds import clean_text, escape_and_truncate, truncate
 from bot.errors import describe_permissions, join_words
 from storage.events import EVENT_KINDS, EVENT_LABELS
+from storage.lookups import NameMatch
 from storage.search import search_terms
 
 if TYPE_CHECKING:
@@ -202,6 +203,11 @@ def station_choices(store: ExpeditionStore, current: str) -> list[app_commands.C
     return choices
 
 
+# Tiers of storage.lookups.NameMatch: 2 and 3 match words inside a name, 4 is a close spelling.
+WORD_MATCH_TIER = 2
+SPELLING_GUESS_TIER = 4
+
+
 def resolve_station(store: ExpeditionStore, value: str) -> StationChoice | None:
     """Return the station a `station` option names: "all", a chosen id, or the best match for a typed name."""
     text = value.strip()
@@ -214,10 +220,23 @@ def resolve_station(store: ExpeditionStore, value: str) -> StationChoice | None:
             return StationChoice(station_id=station.id, name=station.name)
 
     # Without searchable words a lookup lists stations alphabetically, which the user did not ask for.
-    matches = store.lookup_stations(text, limit=1) if search_terms(text) else []
-    if not matches:
+    matches = store.lookup_stations(text, limit=2) if search_terms(text) else []
+    if not matches or not is_confident_match(matches):
         return None
     return StationChoice(station_id=matches[0].id, name=matches[0].name)
+
+
+def is_confident_match(matches: list[NameMatch]) -> bool:
+    """Return whether the best of `matches` is certain enough to save a subscription for it.
+
+    A spelling guess is not, and neither is a word that two stations share ("station"):
+    the user then has to pick from the list.
+    """
+    best = matches[0]
+    if best.tier >= SPELLING_GUESS_TIER:
+        return False
+    shares_tier = len(matches) > 1 and matches[1].tier == best.tier
+    return best.tier < WORD_MATCH_TIER or not shares_tier
 
 
 def station_not_found(value: str) -> Rejection:

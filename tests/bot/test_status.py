@@ -18,6 +18,7 @@ from discord.ext import commands
 
 from bot import __version__
 from bot.commands import expedition, status as status_extension
+from bot.commands.status import subscriptions_guild_id
 from bot.jobs.sync import ERROR_KEY, FINISHED_AT_KEY, SYNC_JOB_ID
 from bot.jobs.watchdog import WATCHDOG_JOB_ID, SyncWatchdog, add_watchdog_job
 from bot.ll2.client import RequestBudget
@@ -324,6 +325,7 @@ async def test_status_answers_ephemeral_embed(store: ExpeditionStore) -> None:
     command = bot.tree.get_command("expedition").get_command("status")  # type: ignore[union-attr]
     interaction = SimpleNamespace(
         client=bot, guild_id=GUILD_ID, user=SimpleNamespace(id=5),
+        permissions=discord.Permissions(manage_channels=True),
         response=SimpleNamespace(send_message=AsyncMock()),
     )
 
@@ -391,3 +393,13 @@ async def test_stop_cancels_job_after_the_wait() -> None:
     assert outcome == ["cancelled"]
     assert jobs.running == []
 
+
+
+def test_subscriptions_shown_to_channel_managers() -> None:
+    manager = SimpleNamespace(guild_id=42, permissions=discord.Permissions(manage_channels=True))
+    member = SimpleNamespace(guild_id=42, permissions=discord.Permissions(send_messages=True))
+    direct = SimpleNamespace(guild_id=None, permissions=discord.Permissions(manage_channels=True))
+
+    assert subscriptions_guild_id(manager) == 42
+    assert subscriptions_guild_id(member) is None
+    assert subscriptions_guild_id(direct) is None

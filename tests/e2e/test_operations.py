@@ -11,6 +11,7 @@ from tests.conftest import REPOSITORY_ROOT
 from tests.e2e.bot_process import BotProcess, run_cli
 from tests.e2e.conftest import DISCORD_TOKEN, RunningBot, bot_settings
 from tests.standins.discord import StandInDiscord
+from tests.standins.discord.models import MANAGE_CHANNELS, SEND_MESSAGES, VIEW_CHANNEL
 from tests.standins.ll2.dataset import generate_dataset
 from tests.standins.ll2.server import StandInLL2
 
@@ -54,7 +55,11 @@ def assert_in_order(log_lines: list[str], patterns: tuple[str, ...]) -> None:
 
 
 async def test_status_reports_sync_and_mirror(generated_bot: RunningBot) -> None:
-    reply = await generated_bot.discord.slash_command("expedition", "status", {})
+    moderator = VIEW_CHANNEL | SEND_MESSAGES | MANAGE_CHANNELS
+    reply = await generated_bot.discord.slash_command("expedition", "status", {}, permissions=moderator)
+    member_reply = await generated_bot.discord.slash_command(
+        "expedition", "status", {}, permissions=VIEW_CHANNEL | SEND_MESSAGES
+    )
 
     assert reply.ephemeral
     (embed,) = reply.embeds
@@ -67,6 +72,9 @@ async def test_status_reports_sync_and_mirror(generated_bot: RunningBot) -> None
     assert fields["Subscriptions in this server"] == "All delivering normally."
     assert "Last LL2 error" not in fields
     assert embed["footer"]["text"].startswith("expedition-bot ")
+    member_fields = {field["name"] for field in member_reply.embeds[0]["fields"]}
+    assert "Subscriptions in this server" not in member_fields
+    assert "Mirror" in member_fields
 
 
 # Shutdown

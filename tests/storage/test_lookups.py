@@ -174,3 +174,42 @@ def test_names_stored_before_the_index_are_indexed(tmp_path: Path) -> None:
                                                          ("kitten", "sitting", 3)])
 def test_edit_distance(left: str, right: str, distance: int) -> None:
     assert edit_distance(left, right) == distance
+
+
+@pytest.fixture
+def tiangong_store(tmp_path: Path) -> Iterator[ExpeditionStore]:
+    """Stations that share a first word, one of them active, plus the ISS."""
+    retired_one = Station(id=7, name="Tiangong 1", status="De-Orbited")
+    retired_two = Station(id=8, name="Tiangong 2", status="De-Orbited")
+    active = Station(id=18, name="Tiangong space station", status="Active")
+    iss = Station(id=4, name="International Space Station", status="Active")
+    opened = ExpeditionStore.open(tmp_path / "mirror.sqlite3")
+    opened.save_expeditions([
+        expedition(1, "Shenzhou 9", retired_one),
+        expedition(2, "Shenzhou 11", retired_two),
+        expedition(3, "Shenzhou 15", active),
+        expedition(4, "Expedition 74", iss),
+    ])
+    yield opened
+    opened.close()
+
+
+def test_station_found_by_initials(tiangong_store: ExpeditionStore) -> None:
+    exact = tiangong_store.lookup_stations("ISS")
+    prefix = tiangong_store.lookup_stations("is")
+
+    assert exact[0].name == "International Space Station"
+    assert exact[0].tier == 0
+    assert prefix[0].name == "International Space Station"
+
+
+def test_active_station_ranks_first(tiangong_store: ExpeditionStore) -> None:
+    names = [match.name for match in tiangong_store.lookup_stations("Tiangong")]
+
+    assert names[0] == "Tiangong space station"
+    assert set(names) == {"Tiangong space station", "Tiangong 1", "Tiangong 2"}
+
+
+def test_station_lookup_respects_limit(tiangong_store: ExpeditionStore) -> None:
+    assert len(tiangong_store.lookup_stations("Tiangong", limit=1)) == 1
+    assert tiangong_store.lookup_stations("Tiangong", limit=0) == []

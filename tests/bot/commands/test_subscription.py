@@ -190,6 +190,14 @@ def test_resolve_station_by_id_and_name(store: ExpeditionStore) -> None:
     assert resolve_station(store, "tiangong").station_id == TIANGONG.id
 
 
+def test_resolve_station_rejects_guesses(store: ExpeditionStore) -> None:
+    # A misspelling may be fine for reading, but a subscription must not guess its station.
+    assert resolve_station(store, "Nopestation") is None
+    assert resolve_station(store, "Internatonal Spase Statoin") is None
+    # "station" is a word of both stations' names, so neither is certain.
+    assert resolve_station(store, "station") is None
+
+
 def test_resolve_station_unknown(store: ExpeditionStore) -> None:
     assert resolve_station(store, "qqqzzz") is None
     assert resolve_station(store, "999999") is None
