@@ -5,6 +5,7 @@ Every answer and every autocomplete choice comes from the local mirror, never fr
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Literal
@@ -59,6 +60,14 @@ CHOICE_NAME_LIMIT = 100
 # The maximum number of digits of an id in a choice value. A longer number is taken as a typed name.
 MAX_ID_DIGITS = 18
 
+# Custom ids of the pagers' components start with one of these.
+PAGER_ID_PREFIXES = ("expedition_search:", "expedition_station:", "expedition_crew:")
+
+# A click on a pager that no live view owns (the bot restarted since it was sent) gets this
+# answer once a view would surely have answered, well inside Discord's 3-second window.
+EXPIRED_PAGER_GRACE_SECONDS = 1.5
+EXPIRED_PAGER = "This list has expired. Run the command again to get a fresh one."
+
 SHOW_EXAMPLE = "Start typing a name, such as `Expedition 72` or `Shenzhou 19`, and pick one from the list."
 
 WhenChoice = Literal["all", "on-going", "upcoming", "past"]
@@ -76,6 +85,23 @@ class ExpeditionCog(
     def store(self) -> ExpeditionStore:
         """The bot's expedition mirror."""
         return self.bot.store  # type: ignore[attr-defined]
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Answer a click on a pager that no live view owns, so the user does not see a failure."""
+        custom_id = (interaction.data or {}).get("custom_id", "")
+        if interaction.type is not discord.InteractionType.component or not custom_id.startswith(PAGER_ID_PREFIXES):
+            return
+
+        await asyncio.sleep(EXPIRED_PAGER_GRACE_SECONDS)
+        if interaction.response.is_done():
+            return
+
+        log.info("Click on expired pager %s in interaction %s by user %s", custom_id, interaction.id, interaction.user.id)
+        try:
+            await interaction.response.send_message(EXPIRED_PAGER, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException as error:
+            log.warning("Failed to answer expired pager interaction %s: %s", interaction.id, error)
 
     @property
     def view_timeout(self) -> float:

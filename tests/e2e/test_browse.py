@@ -11,9 +11,11 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import RunningBot, listed_names, start_bot, unescape
+from tests.e2e.bot_process import BotProcess
+from tests.e2e.conftest import DISCORD_TOKEN, RunningBot, bot_settings, listed_names, start_bot, unescape
 from tests.standins.discord import InteractionReply, StandInDiscord
 from tests.standins.ll2.dataset import LL2Dataset, generate_dataset
+from tests.standins.ll2.server import StandInLL2
 
 EPHEMERAL = 1 << 6
 WHEN_OPTIONS = ["all", "on-going", "upcoming", "past"]
@@ -293,3 +295,26 @@ async def test_pager_times_out(sparse_bot: RunningBot) -> None:
     assert page_label(first, "expedition_station").startswith("2/")
     await asyncio.sleep(0)
     assert sparse_bot.process.error_lines() == []
+
+
+async def test_pager_after_restart_expires(tmp_path) -> None:
+    dataset = generate_dataset(180, seed=7)
+    database_path = tmp_path / "data" / "expeditions.sqlite3"
+    async with StandInLL2(dataset) as ll2, StandInDiscord(token=DISCORD_TOKEN) as discord_standin:
+        settings = bot_settings(ll2, discord_standin, database_path)
+        first_run = BotProcess(settings, cwd=tmp_path)
+        await first_run.start()
+        await first_run.wait_for_log(r"Connected as", timeout=30)
+        await first_run.wait_for_log(r"full sync finished", timeout=60)
+        listing = await discord_standin.slash_command("expedition", "search", {"query": "a"})
+        assert await first_run.stop() == 0
+
+        second_run = BotProcess(settings, cwd=tmp_path)
+        await second_run.start()
+        await second_run.wait_for_log(r"Connected as", timeout=30)
+        click = await discord_standin.click(listing.message, "expedition_search:next")
+        assert await second_run.stop() == 0
+
+    assert click.ephemeral
+    assert "expired" in click.content
+    assert second_run.error_lines() == []
