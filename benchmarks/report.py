@@ -114,7 +114,19 @@ def main(argv: list[str] | None = None) -> int:
           f"Python {machine['python']}, SQLite {machine['sqlite']}; load average {machine['load_average']} "
           f"before and {machine.get('load_average_after')} after; taken {machine['taken_at']}.\n")
     print(table(document["results"]))
+    print()
+    print(load_line(document["results"]))
     return 0
+
+
+def load_line(results: dict[str, Any]) -> str:
+    """Return the 1-minute load average before and after each benchmark, to judge the noise."""
+    parts = []
+    for name, result in sorted(results.items()):
+        before, after = result.get("load_average_before"), result.get("load_average_after")
+        if before and after:
+            parts.append(f"{name} {before[0]:.1f} → {after[0]:.1f}")
+    return "Load average (1 minute) before → after each benchmark: " + ", ".join(parts) + "."
 
 
 if __name__ == "__main__":
