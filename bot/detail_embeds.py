@@ -27,6 +27,7 @@ from bot.embeds import (
     escape_and_truncate,
     fit_message,
     is_image_url,
+    is_web_url,
     station_thumbnail_url,
 )
 from storage.records import CrewMember, Expedition, MissionPatch, Spacewalk
@@ -181,6 +182,11 @@ def build_expedition_embeds(
         description=_facts(expedition, now),
         timestamp=synced_at,
     )
+
+    # The title links to the expedition's page on LL2, its API address, which a browser shows
+    # as a readable page.
+    if is_web_url(expedition.url):
+        embed.url = expedition.url
 
     thumbnail = station_thumbnail_url(expedition.station)
     if thumbnail:

@@ -219,6 +219,11 @@ def page_count(total: int, page_size: int) -> int:
 
 def is_image_url(url: str | None) -> bool:
     """Return True when `url` is an http(s) URL that Discord will accept as an embed image."""
+    return is_web_url(url)
+
+
+def is_web_url(url: str | None) -> bool:
+    """Return True when `url` is an http(s) URL without spaces or control characters, for an embed."""
     if not url or len(url) > IMAGE_URL_LIMIT:
         return False
     if not url.startswith(("https://", "http://")):

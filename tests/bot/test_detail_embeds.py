@@ -202,3 +202,11 @@ def test_generated_records_fit_discord(expedition: Expedition, synced_at: dateti
         assert_payload_sendable(data)
         for text in embed_texts(data):
             assert_safe_text(text, allow_newlines=True)
+
+
+def test_title_links_to_ll2() -> None:
+    linked = full_expedition(url="https://ll.thespacedevs.com/2.3.0/expeditions/165/")
+    unsafe = full_expedition(url="javascript:alert(1)")
+
+    assert payloads(linked)[0]["url"] == "https://ll.thespacedevs.com/2.3.0/expeditions/165/"
+    assert "url" not in payloads(unsafe)[0]
