@@ -230,6 +230,14 @@ def search_database(settings: Settings, text: str, *, as_json: bool, page: int) 
         print(rejection.message, file=sys.stderr)
         return 2
 
+    if not settings.database_path.exists():
+        print(
+            f"error: there is no database at {settings.database_path}: run `python -m bot sync` first, "
+            "or set DATABASE_PATH to the bot's database.",
+            file=sys.stderr,
+        )
+        return 1
+
     store = ExpeditionStore.open(settings.database_path)
     try:
         if as_json:

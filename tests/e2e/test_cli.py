@@ -164,13 +164,27 @@ async def test_search_rejects_empty_query(tmp_path: Path) -> None:
 
 
 async def test_search_on_empty_database_says_sync(tmp_path: Path) -> None:
-    settings = {"DATABASE_PATH": str(tmp_path / "mirror.sqlite3")}
+    database_path = tmp_path / "mirror.sqlite3"
+    ExpeditionStore.open(database_path).close()
+    settings = {"DATABASE_PATH": str(database_path)}
 
     exit_code, output, log = await run_cli(["search", "Kelly"], settings, tmp_path)
 
     assert exit_code == 0
     assert output == ""
     assert "run `python -m bot sync` first" in log
+
+
+async def test_search_without_database_creates_nothing(tmp_path: Path) -> None:
+    database_path = tmp_path / "data" / "mirror.sqlite3"
+    settings = {"DATABASE_PATH": str(database_path)}
+
+    exit_code, output, log = await run_cli(["search", "Kelly"], settings, tmp_path)
+
+    assert exit_code == 1
+    assert output == ""
+    assert "there is no database" in log
+    assert not database_path.parent.exists()
 
 
 async def test_sync_after_throttle_says_when(tmp_path: Path) -> None:
