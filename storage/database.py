@@ -237,14 +237,18 @@ class ExpeditionStore:
         return [row for row_id, row in new_rows.items() if stored.get(row_id) != row["fingerprint"]]
 
     def _save_stations(self, stations: Iterable[Station]) -> set[int]:
-        new_rows = {station.id: rows.station_row(station) for station in stations}
+        # A page repeats a few stations many times, so each row is built once (the last copy wins).
+        unique = {station.id: station for station in stations}
+        new_rows = {station_id: rows.station_row(station) for station_id, station in unique.items()}
         changed = self._changed_rows("stations", new_rows)
         if changed:
             self._db["stations"].upsert_all(changed, pk="id")
         return {row["id"] for row in changed}
 
     def _save_astronauts(self, astronauts: Iterable[Astronaut]) -> set[int]:
-        new_rows = {astronaut.id: rows.astronaut_row(astronaut) for astronaut in astronauts}
+        # Crews repeat astronauts across expeditions, so each row is built once (the last copy wins).
+        unique = {astronaut.id: astronaut for astronaut in astronauts}
+        new_rows = {astronaut_id: rows.astronaut_row(astronaut) for astronaut_id, astronaut in unique.items()}
         changed = self._changed_rows("astronauts", new_rows)
         if changed:
             self._db["astronauts"].upsert_all(changed, pk="id")
