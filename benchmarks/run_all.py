@@ -46,16 +46,6 @@ QUICK: list[list[str]] = [
 ]
 
 
-def announcer_available() -> bool:
-    """Return whether the announcer the fan-out benchmark drives can be imported."""
-    try:
-        from bot.jobs.announce import Announcer, discord_sender  # noqa: F401
-    except ImportError as error:
-        log.warning("skipping the fan-out benchmark: %s", error)
-        return False
-    return True
-
-
 def run_benchmark(arguments: list[str]) -> dict[str, Any]:
     """Run `python -m benchmarks.<name> ...`, echo its output and return its JSON result."""
     command = [sys.executable, "-m", f"benchmarks.{arguments[0]}", *arguments[1:]]
@@ -89,8 +79,6 @@ def main(argv: list[str] | None = None) -> int:
     plan = QUICK if arguments.quick else FULL
     if arguments.only:
         plan = [item for item in plan if item[0] in arguments.only]
-    if not announcer_available():
-        plan = [item for item in plan if item[0] != "fanout"]
 
     machine = common.machine_facts()
     results: dict[str, Any] = {}

@@ -73,7 +73,7 @@ def configure_logging(level: str) -> None:
     )
     # discord.py logs each gateway event at DEBUG; keep it at INFO unless asked for more.
     logging.getLogger("discord").setLevel(max(logging.INFO, logging.getLevelName(level)))
-    # APScheduler logs every job run at INFO, about 4 lines a minute with the announcer; its
+    # APScheduler logs every job run at INFO, about 4 lines a minute with the announcer. Its
     # warnings and errors still show, and the jobs log their own starts and results.
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLevelName(level)))
 

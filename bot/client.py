@@ -75,7 +75,7 @@ class ExpeditionBot(commands.Bot):
         self.running_jobs = RunningJobs()
         self.watchdog: SyncWatchdog | None = None
         self._shutdown: asyncio.Task[None] | None = None
-        # What the last tree sync sent: its scope ("global" or "guild:<id>") and Discord's answer.
+        # What the last tree sync sent: its scope ("global" or "guild:<id>") and Discord's response.
         self.last_command_sync: tuple[str, list[discord.app_commands.AppCommand]] | None = None
 
     async def setup_hook(self) -> None:
@@ -96,8 +96,9 @@ class ExpeditionBot(commands.Bot):
     def _start_sync_job(self) -> None:
         # Two processes running the jobs on one database would announce everything twice.
         if not self.process_lock.acquire():
-            log.error("another expedition-bot process is running on %s; this one will answer commands "
-                      "but not run sync or announcements", self.settings.database_path)
+            log.error("another expedition-bot process is running on %s, so this one serves commands "
+                      "but does not run sync or announcements; stop the other process to run them here",
+                      self.settings.database_path)
             return
 
         # The sync job writes from a worker thread through its own connection, so commands keep

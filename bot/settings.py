@@ -14,7 +14,7 @@ DEFAULT_LL2_BASE_URL = "https://ll.thespacedevs.com/2.3.0"
 
 
 class SettingsError(Exception):
-    """A missing or invalid setting; the message names it and says how to fix it."""
+    """A missing or invalid setting. The message names the setting and how to fix it."""
 
 
 class Settings(BaseSettings):

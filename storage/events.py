@@ -62,7 +62,7 @@ class ChangeEvent:
 
 @dataclass(frozen=True, slots=True)
 class _StoredState:
-    """What the events compare, read from the stored rows before a save overwrites them."""
+    """The fields that change events compare, read from the stored rows before a save overwrites them."""
 
     start: datetime
     end: datetime | None

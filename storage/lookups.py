@@ -363,7 +363,7 @@ def refresh_all_kinds(
 
 @dataclass(frozen=True, slots=True)
 class StationFacts:
-    """What ranks one station against others of the same match tier."""
+    """The facts of one station that order it among stations of the same match tier."""
 
     id: int
     name: str
@@ -392,8 +392,14 @@ def rank_station_matches(
         if initials is None:
             continue
         folded = lookup_text(initials)
-        tier = 0 if folded == text else 1 if folded.startswith(text) else None
-        if tier is not None and (station.id not in best or best[station.id].tier > tier):
+        if folded == text:
+            tier = 0
+        elif folded.startswith(text):
+            tier = 1
+        else:
+            continue
+
+        if station.id not in best or best[station.id].tier > tier:
             best[station.id] = NameMatch(id=station.id, name=station.name, tier=tier, similarity=1.0)
 
     def is_retired(match: NameMatch) -> bool:

@@ -1,8 +1,8 @@
 """Normalized expedition records, shared by the LL2 client, the storage layer and the embeds.
 
 These are plain frozen dataclasses with no knowledge of LL2's payload shapes or of Discord.
-Datetimes are timezone-aware and in UTC. Text fields hold LL2's text unchanged: escaping
-markdown and mentions is the job of whoever renders it.
+Datetimes are timezone-aware and in UTC. Text fields contain LL2's text unchanged, so the
+code that renders them must escape markdown and mentions.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ class Spacewalk:
 class Expedition:
     """One expedition in LL2's detailed shape, normalized.
 
-    `url` is the LL2 API address of the record. `end` is None while LL2 knows no end date.
+    `url` is the LL2 API address of the record. `end` is None while LL2 has no end date.
     """
 
     id: int

@@ -1,6 +1,6 @@
 """The `/expedition` command group: `search`, `show`, `station`, `crew` and `current`.
 
-Every answer and every autocomplete choice comes from the local mirror, never from LL2.
+Every response and every autocomplete choice comes from the local mirror, never from LL2.
 """
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ MAX_ID_DIGITS = 18
 PAGER_ID_PREFIXES = ("expedition_search:", "expedition_station:", "expedition_crew:")
 
 # A click on a pager that no live view owns (the bot restarted since it was sent) gets this
-# answer once a view would surely have answered, well inside Discord's 3-second window.
+# response after a delay far longer than a live view takes (milliseconds), and still inside
+# Discord's 3-second window.
 EXPIRED_PAGER_GRACE_SECONDS = 1.5
 EXPIRED_PAGER = "This list has expired. Run the command again to get a fresh one."
 
@@ -76,7 +77,7 @@ WhenChoice = Literal["all", "on-going", "upcoming", "past"]
 class ExpeditionCog(
     commands.GroupCog, group_name="expedition", group_description="Look up crewed space station expeditions"
 ):
-    """Commands that answer from the local mirror of Launch Library 2 expeditions."""
+    """Commands that respond from the local mirror of Launch Library 2 expeditions."""
 
     def __init__(self, bot: commands.Bot) -> None:
         self.bot: commands.Bot = bot
@@ -88,7 +89,7 @@ class ExpeditionCog(
 
     @commands.Cog.listener()
     async def on_interaction(self, interaction: discord.Interaction) -> None:
-        """Answer a click on a pager that no live view owns, so the user does not see a failure."""
+        """Respond to a click on a pager that no live view owns, so the user does not see a failure."""
         custom_id = (interaction.data or {}).get("custom_id", "")
         if interaction.type is not discord.InteractionType.component or not custom_id.startswith(PAGER_ID_PREFIXES):
             return
@@ -101,7 +102,7 @@ class ExpeditionCog(
         try:
             await interaction.response.send_message(EXPIRED_PAGER, ephemeral=True, allowed_mentions=NO_MENTIONS)
         except discord.HTTPException as error:
-            log.warning("Failed to answer expired pager interaction %s: %s", interaction.id, error)
+            log.warning("Failed to respond to expired pager interaction %s: %s", interaction.id, error)
 
     @property
     def view_timeout(self) -> float:

@@ -25,7 +25,7 @@ from tests.bot.embed_checks import (
     assert_safe_text,
     embed_texts,
 )
-from tests.bot.test_detail_embeds import detailed_expeditions
+from tests.bot.test_detail_embeds import ISS, NOW, SYNCED, detailed_expeditions
 from tests.bot.test_embeds import (
     EMBED_SETTINGS,
     LIGHT_SETTINGS,
@@ -37,10 +37,6 @@ from tests.bot.test_embeds import (
     stations,
 )
 
-NOW = datetime(2026, 7, 23, 12, 0, tzinfo=timezone.utc)
-SYNCED = datetime(2026, 7, 23, 9, 30, tzinfo=timezone.utc)
-
-ISS = Station(id=4, name="International Space Station", thumbnail_url="https://example.invalid/iss-thumb.png")
 KELLY = Astronaut(
     id=7,
     name="Scott Kelly",

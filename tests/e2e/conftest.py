@@ -118,8 +118,8 @@ def expected_names(ll2: StandInLL2, dataset: LL2Dataset, query: str) -> list[str
     """Return the names the bot should list for `query`, computed outside the bot.
 
     That is what the stand-in LL2's own `search=` returns, plus the expeditions on a station
-    whose name contains every word of the query: the mirror also searches station names,
-    which LL2's search leaves out (it misses, for instance, "Soyuz 25" for "Salyut 6").
+    whose name contains every word of the query. The mirror also searches station names,
+    which LL2's search leaves out, so LL2 misses "Soyuz 25" for "Salyut 6", for instance.
     """
     by_id = {expedition["id"]: expedition for expedition in dataset.expeditions}
     matching = set(ll2.search_ids(query))

@@ -1,9 +1,9 @@
 """Brute-force search reference, written from the search rules rather than from the index.
 
-Rules: fold both sides (NFKD, case folding, combining marks, NUL, lone surrogates and
-invisible format characters dropped), split the query on whitespace and commas, strip quotes
-and asterisks from both ends of each term, and keep an expedition when every term is a
-substring of at least one field on its own. The fields include the station's initials when
+Rules: fold both sides with NFKD and case folding, dropping combining marks, NUL, lone
+surrogates and invisible format characters. Split the query on whitespace and commas, and
+strip quotes and asterisks from both ends of each term. Keep an expedition when every term
+is a substring of at least one field on its own. The fields include the station's initials when
 its name has several words. Order: newest start first, then higher id.
 """
 
